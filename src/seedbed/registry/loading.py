@@ -1,0 +1,53 @@
+"""Loading registered model versions from the artifact store, with a small cache."""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from seedbed.registry import model_format
+from seedbed.registry.models import ModelVersion
+from seedbed.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    version: ModelVersion
+    estimator: Any
+    inputs: list[model_format.InputColumn]
+    input_example: dict[str, Any]
+
+
+class ModelLoader:
+    """Keeps the most recently used models in memory; versions never change, so no staleness."""
+
+    def __init__(self, workspace: Workspace, capacity: int = 8) -> None:
+        self.workspace = workspace
+        self.capacity = capacity
+        self._cache: OrderedDict[tuple[str, int], LoadedModel] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def load(self, version: ModelVersion) -> LoadedModel:
+        key = (version.name, version.version)
+        with self._lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+        loaded = self._read(version)
+        with self._lock:
+            self._cache[key] = loaded
+            while len(self._cache) > self.capacity:
+                self._cache.popitem(last=False)
+        return loaded
+
+    def _read(self, version: ModelVersion) -> LoadedModel:
+        with tempfile.TemporaryDirectory(prefix="seedbed-model-") as folder:
+            local = self.workspace.artifacts.download_dir(version.source, Path(folder))
+            estimator = model_format.load_model(local)
+            inputs = model_format.model_inputs(local)
+            example = model_format.read_input_example(local)
+        return LoadedModel(version, estimator, inputs, example)

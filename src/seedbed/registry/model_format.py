@@ -1,0 +1,170 @@
+"""Models on disk in the MLflow model format (an MLmodel folder), without needing mlflow.
+
+A saved folder holds `MLmodel` (python_function and sklearn flavours), the pickled
+estimator, the input example and the pinned requirements, so `mlflow.pyfunc.load_model`
+reads what seedbed writes and seedbed reads what the mlflow client logs.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import platform
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from seedbed.errors import Invalid
+
+MODEL_FILE = "model.pkl"
+
+# pandas dtype kind -> MLflow column type
+_COLUMN_TYPES = {"b": "boolean", "i": "long", "u": "long", "f": "double", "M": "datetime"}
+
+
+@dataclass(frozen=True)
+class InputColumn:
+    name: str
+    type: str  # MLflow column type: double, long, boolean, string, datetime
+    choices: list[str] | None = None  # categories seen in training, for forms
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"name": self.name, "type": self.type}
+        if self.choices is not None:
+            data["choices"] = self.choices
+        return data
+
+
+def infer_inputs(frame: pd.DataFrame, max_choices: int = 200) -> list[InputColumn]:
+    """Column types from a training frame; string columns keep their distinct values."""
+    columns = []
+    for name in frame.columns:
+        series = frame[name]
+        kind = series.dtype.kind
+        if kind in _COLUMN_TYPES:
+            columns.append(InputColumn(str(name), _COLUMN_TYPES[kind]))
+        else:
+            values = sorted(str(v) for v in series.dropna().unique())
+            choices = values if len(values) <= max_choices else None
+            columns.append(InputColumn(str(name), "string", choices))
+    return columns
+
+
+def save_sklearn_model(
+    model: Any,
+    directory: Path,
+    inputs: list[InputColumn],
+    input_example: dict[str, Any],
+    output_type: str = "long",
+) -> Path:
+    """Write `model` (a fitted scikit-learn estimator) as an MLmodel folder."""
+    import sklearn
+
+    directory.mkdir(parents=True, exist_ok=True)
+    with (directory / MODEL_FILE).open("wb") as handle:
+        pickle.dump(model, handle, protocol=pickle.DEFAULT_PROTOCOL)
+    python_version = platform.python_version()
+    signature = {
+        "inputs": json.dumps(
+            [{"type": c.type, "name": c.name, "required": True} for c in inputs]
+        ),
+        "outputs": json.dumps([{"type": "tensor", "tensor-spec": {
+            "dtype": "int64" if output_type == "long" else "float64", "shape": [-1]}}]),
+        "params": None,
+    }
+    mlmodel = {
+        "flavors": {
+            "python_function": {
+                "loader_module": "mlflow.sklearn",
+                "model_path": MODEL_FILE,
+                "predict_fn": "predict",
+                "env": {"virtualenv": "python_env.yaml", "conda": "conda.yaml"},
+                "python_version": python_version,
+            },
+            "sklearn": {
+                "pickled_model": MODEL_FILE,
+                "serialization_format": "pickle",
+                "sklearn_version": sklearn.__version__,
+                "code": None,
+            },
+        },
+        "signature": signature,
+        "saved_input_example_info": {"artifact_path": "input_example.json", "type": "dataframe",
+                                     "pandas_orient": "split"},
+        "metadata": {"seedbed_inputs": [c.to_dict() for c in inputs]},
+        "mlflow_version": "2.14.0",  # the format version we follow; mlflow checks it loosely
+    }
+    (directory / "MLmodel").write_text(yaml.safe_dump(mlmodel, sort_keys=False))
+    columns = [c.name for c in inputs]
+    example = {"columns": columns, "data": [[input_example.get(c) for c in columns]]}
+    (directory / "input_example.json").write_text(json.dumps(example, default=str))
+    requirements = _pinned(["scikit-learn", "numpy", "pandas", "scipy"])
+    (directory / "requirements.txt").write_text("\n".join(requirements) + "\n")
+    (directory / "python_env.yaml").write_text(yaml.safe_dump({
+        "python": python_version, "build_dependencies": ["pip"],
+        "dependencies": ["-r requirements.txt"]}))
+    (directory / "conda.yaml").write_text(yaml.safe_dump({
+        "name": "seedbed-model", "channels": ["conda-forge"],
+        "dependencies": [f"python={python_version}", "pip", {"pip": requirements}]}))
+    return directory
+
+
+def _pinned(distributions: list[str]) -> list[str]:
+    pins = []
+    for name in distributions:
+        try:
+            pins.append(f"{name}=={metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            continue
+    return pins
+
+
+def read_mlmodel(directory: Path) -> dict[str, Any]:
+    path = directory / "MLmodel"
+    if not path.is_file():
+        raise Invalid(f"{directory} is not an MLflow model folder: it has no MLmodel file.")
+    data: dict[str, Any] = yaml.safe_load(path.read_text())
+    return data
+
+
+def load_model(directory: Path) -> Any:
+    """Load the scikit-learn estimator of an MLmodel folder."""
+    flavours = read_mlmodel(directory).get("flavors", {})
+    sklearn_flavour = flavours.get("sklearn")
+    if sklearn_flavour is None:
+        raise Invalid(
+            f"The model in {directory} has no sklearn flavour (it has: "
+            f"{', '.join(flavours) or 'none'}); seedbed loads scikit-learn models only for now."
+        )
+    if sklearn_flavour.get("serialization_format", "pickle") not in ("pickle", "cloudpickle"):
+        raise Invalid("Only pickle and cloudpickle serialised scikit-learn models load.")
+    with (directory / sklearn_flavour["pickled_model"]).open("rb") as handle:
+        return pickle.load(handle)
+
+
+def model_inputs(directory: Path) -> list[InputColumn]:
+    """The model's input columns: seedbed's richer list, else the MLflow signature's."""
+    mlmodel = read_mlmodel(directory)
+    ours = (mlmodel.get("metadata") or {}).get("seedbed_inputs")
+    if ours:
+        return [InputColumn(c["name"], c["type"], c.get("choices")) for c in ours]
+    signature = mlmodel.get("signature") or {}
+    spec = json.loads(signature.get("inputs") or "[]")
+    return [InputColumn(c["name"], c.get("type", "string")) for c in spec if "name" in c]
+
+
+def read_input_example(directory: Path) -> dict[str, Any]:
+    """The first row of the saved input example as a dict, or {} when there is none."""
+    path = directory / "input_example.json"
+    if not path.is_file():
+        return {}
+    data = json.loads(path.read_text())
+    if isinstance(data, dict) and "columns" in data and data.get("data"):
+        return dict(zip(data["columns"], data["data"][0], strict=False))
+    if isinstance(data, dict):
+        return data
+    return {}

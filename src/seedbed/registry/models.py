@@ -1,0 +1,247 @@
+"""Registered models, their numbered versions and aliases such as `champion`."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
+
+from seedbed.auth import audit
+from seedbed.db import now_ms
+from seedbed.errors import Invalid, NotFound
+from seedbed.registry.tables import model_aliases, model_versions, registered_models
+from seedbed.tracking.runs import get_run
+from seedbed.workspace import Workspace
+
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,249}$")
+ALIAS = re.compile(r"^[a-z][a-z0-9_-]{0,99}$")
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    name: str
+    version: int
+    run_id: str | None
+    source: str  # artifact-store key of the MLmodel folder
+    description: str
+    signature: dict[str, Any]
+    created_by: str
+    created_at: int
+    aliases: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RegisteredModel:
+    name: str
+    description: str
+    created_at: int
+    updated_at: int
+    latest_version: int | None
+    aliases: dict[str, int]
+
+
+def _version(row: Mapping[str, Any], aliases: list[str]) -> ModelVersion:
+    return ModelVersion(
+        name=row["name"],
+        version=row["version"],
+        run_id=row["run_id"],
+        source=row["source"],
+        description=row["description"],
+        signature=json.loads(row["signature"]),
+        created_by=row["created_by"],
+        created_at=row["created_at"],
+        aliases=aliases,
+    )
+
+
+def register_version(
+    workspace: Workspace,
+    name: str,
+    run_id: str,
+    artifact_path: str = "model",
+    signature: Mapping[str, Any] | None = None,
+    description: str = "",
+    user: str = "",
+) -> ModelVersion:
+    """Register the model a run logged at `artifact_path` as the next version of `name`."""
+    if not NAME.match(name):
+        raise Invalid(
+            f"Model name {name!r} is not allowed: use letters, digits, '.', '_' or '-' "
+            "(at most 250 characters), starting with a letter or digit."
+        )
+    run = get_run(workspace, run_id)
+    source = f"{run.artifact_key}/{artifact_path.strip('/')}"
+    if not workspace.artifacts.exists(f"{source}/MLmodel"):
+        raise Invalid(
+            f"Run {run_id} has no model at {artifact_path!r}: log the model first "
+            "(an MLmodel folder), then register it."
+        )
+    now = now_ms()
+    with workspace.engine.begin() as connection:
+        exists = connection.execute(
+            select(registered_models.c.name).where(registered_models.c.name == name)
+        ).first()
+        if exists is None:
+            connection.execute(
+                registered_models.insert().values(
+                    name=name, description="", created_at=now, updated_at=now
+                )
+            )
+        latest = connection.execute(
+            select(func.max(model_versions.c.version)).where(model_versions.c.name == name)
+        ).scalar()
+        version = (latest or 0) + 1
+        connection.execute(
+            model_versions.insert().values(
+                name=name,
+                version=version,
+                run_id=run_id,
+                source=source,
+                description=description,
+                signature=json.dumps(dict(signature or {})),
+                created_by=user,
+                created_at=now,
+            )
+        )
+        connection.execute(
+            registered_models.update()
+            .where(registered_models.c.name == name)
+            .values(updated_at=now)
+        )
+    audit.record(workspace, user or None, "model.register", f"{name}/{version}", run=run_id)
+    return get_version(workspace, name, version)
+
+
+def _aliases(connection: Connection, name: str) -> dict[str, int]:
+    return dict(
+        connection.execute(
+            select(model_aliases.c.alias, model_aliases.c.version).where(
+                model_aliases.c.name == name
+            )
+        ).all()
+    )
+
+
+def get_version(workspace: Workspace, name: str, version: int) -> ModelVersion:
+    with workspace.engine.connect() as connection:
+        row = (
+            connection.execute(
+                select(model_versions).where(
+                    model_versions.c.name == name, model_versions.c.version == version
+                )
+            )
+            .mappings()
+            .first()
+        )
+        if row is None:
+            raise NotFound(f"Model {name!r} has no version {version}.")
+        aliases = [a for a, v in _aliases(connection, name).items() if v == version]
+    return _version(row, sorted(aliases))
+
+
+def resolve(workspace: Workspace, name: str, reference: str) -> ModelVersion:
+    """A version from "3", "latest" or an alias such as "champion"."""
+    if reference.isdigit():
+        return get_version(workspace, name, int(reference))
+    model = get_model(workspace, name)
+    if reference == "latest" and model.latest_version is not None:
+        return get_version(workspace, name, model.latest_version)
+    if reference in model.aliases:
+        return get_version(workspace, name, model.aliases[reference])
+    known = ", ".join(sorted(model.aliases)) or "none"
+    raise NotFound(
+        f"Model {name!r} has no version or alias {reference!r} (aliases: {known}); "
+        "use a version number, 'latest' or an alias."
+    )
+
+
+def set_alias(workspace: Workspace, name: str, alias: str, version: int, user: str = "") -> None:
+    """Point `alias` at `version`, moving it if it pointed elsewhere."""
+    if not ALIAS.match(alias) or alias == "latest":
+        raise Invalid(
+            f"Alias {alias!r} is not allowed: use lower-case letters, digits, '_' or '-', "
+            "starting with a letter; 'latest' is reserved."
+        )
+    get_version(workspace, name, version)
+    with workspace.engine.begin() as connection:
+        connection.execute(
+            model_aliases.delete().where(
+                model_aliases.c.name == name, model_aliases.c.alias == alias
+            )
+        )
+        connection.execute(model_aliases.insert().values(name=name, alias=alias, version=version))
+    audit.record(workspace, user or None, "model.alias", f"{name}@{alias}", version=version)
+
+
+def get_model(workspace: Workspace, name: str) -> RegisteredModel:
+    with workspace.engine.connect() as connection:
+        row = (
+            connection.execute(select(registered_models).where(registered_models.c.name == name))
+            .mappings()
+            .first()
+        )
+        if row is None:
+            raise NotFound(f"No registered model named {name!r}.")
+        latest = connection.execute(
+            select(func.max(model_versions.c.version)).where(model_versions.c.name == name)
+        ).scalar()
+        return RegisteredModel(
+            name=row["name"],
+            description=row["description"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            latest_version=latest,
+            aliases=_aliases(connection, name),
+        )
+
+
+def list_models(workspace: Workspace) -> list[RegisteredModel]:
+    with workspace.engine.connect() as connection:
+        names = connection.execute(
+            select(registered_models.c.name).order_by(registered_models.c.updated_at.desc())
+        ).scalars().all()
+    return [get_model(workspace, name) for name in names]
+
+
+def list_versions(workspace: Workspace, name: str) -> list[ModelVersion]:
+    get_model(workspace, name)
+    with workspace.engine.connect() as connection:
+        rows = (
+            connection.execute(
+                select(model_versions)
+                .where(model_versions.c.name == name)
+                .order_by(model_versions.c.version.desc())
+            )
+            .mappings()
+            .all()
+        )
+        aliases = _aliases(connection, name)
+    return [
+        _version(row, sorted(a for a, v in aliases.items() if v == row["version"]))
+        for row in rows
+    ]
+
+
+def versions_of_run(workspace: Workspace, run_id: str) -> list[ModelVersion]:
+    """The model versions registered from one run (a run page links to them)."""
+    with workspace.engine.connect() as connection:
+        rows = (
+            connection.execute(
+                select(model_versions)
+                .where(model_versions.c.run_id == run_id)
+                .order_by(model_versions.c.name, model_versions.c.version)
+            )
+            .mappings()
+            .all()
+        )
+        found = []
+        for row in rows:
+            aliases = _aliases(connection, row["name"])
+            found.append(_version(row, sorted(a for a, v in aliases.items()
+                                              if v == row["version"])))
+    return found

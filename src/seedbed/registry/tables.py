@@ -1,0 +1,56 @@
+"""Tables of the model registry: registered models, their versions and aliases."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Integer,
+    String,
+    Table,
+    Text,
+)
+
+from seedbed.db import metadata
+
+registered_models = Table(
+    "registered_models",
+    metadata,
+    Column("name", String(250), primary_key=True),
+    Column("description", Text, nullable=False, default=""),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+model_versions = Table(
+    "model_versions",
+    metadata,
+    Column(
+        "name",
+        String(250),
+        ForeignKey("registered_models.name", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("version", Integer, primary_key=True),
+    Column("run_id", String(32), ForeignKey("runs.id", ondelete="SET NULL"), nullable=True),
+    Column("source", String(1000), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("signature", Text, nullable=False, default="{}"),
+    Column("created_by", String(100), nullable=False, default=""),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+model_aliases = Table(
+    "model_aliases",
+    metadata,
+    Column("name", String(250), primary_key=True),
+    Column("alias", String(100), primary_key=True),
+    Column("version", Integer, nullable=False),
+    ForeignKeyConstraint(
+        ["name", "version"],
+        ["model_versions.name", "model_versions.version"],
+        ondelete="CASCADE",
+    ),
+)

@@ -1,0 +1,120 @@
+"""Typed settings: arguments > SEEDBED_* environment > seedbed.toml in the workspace > defaults."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from seedbed.errors import Invalid
+
+SETTINGS_FILE = "seedbed.toml"
+DEFAULT_WORKSPACE = Path("workspace")
+
+
+class Settings(BaseSettings):
+    """Every knob seedbed has. Each field is documented in docs/settings.md."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SEEDBED_", extra="forbid", validate_default=True
+    )
+
+    workspace: Path = Field(
+        DEFAULT_WORKSPACE, description="Folder holding the workspace's data and metadata."
+    )
+    host: str = Field("127.0.0.1", description="Interface the server binds to.")
+    port: int = Field(8765, ge=0, le=65535, description="TCP port the server listens on.")
+    public_url: str | None = Field(
+        None,
+        description="URL users reach the server at, when it differs from http://host:port "
+        "(a reverse proxy). Used in login and share links.",
+    )
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Extra Host header values the server accepts, besides host, "
+        "localhost and 127.0.0.1 (protects against DNS rebinding).",
+    )
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the metadata DB. Default: SQLite file "
+        "metadata.db in the workspace. Teams use postgresql+psycopg://...",
+    )
+    artifact_url: str | None = Field(
+        None,
+        description="fsspec URL of the artifact store. Default: the workspace's "
+        "artifacts/ folder. Teams may use s3://bucket/prefix.",
+    )
+    warehouse_path: Path | None = Field(
+        None, description="DuckDB warehouse file. Default: warehouse.duckdb in the workspace."
+    )
+    warehouse_threads: int | None = Field(
+        None, ge=1, description="Threads DuckDB may use. Default: DuckDB's own (all cores)."
+    )
+    session_max_age_s: int = Field(
+        14 * 24 * 3600, ge=60, description="How long a browser login lasts, in seconds."
+    )
+    log_level: str = Field("info", description="Server log level: debug, info, warning, error.")
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        if value.lower() not in {"debug", "info", "warning", "error", "critical"}:
+            raise ValueError("must be one of debug, info, warning, error, critical")
+        return value.lower()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, WorkspaceTomlSource(settings_cls, init_settings))
+
+    @property
+    def settings_file(self) -> Path:
+        return self.workspace / SETTINGS_FILE
+
+
+class WorkspaceTomlSource(PydanticBaseSettingsSource):
+    """Reads seedbed.toml from the workspace named by the arguments or the environment."""
+
+    def __init__(
+        self, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource
+    ) -> None:
+        super().__init__(settings_cls)
+        workspace = init_settings().get("workspace") or os.environ.get("SEEDBED_WORKSPACE")
+        self.path = Path(workspace or DEFAULT_WORKSPACE) / SETTINGS_FILE
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # __call__ does the work for the whole file.
+
+    def __call__(self) -> dict[str, Any]:
+        if not self.path.is_file():
+            return {}
+        try:
+            values = tomllib.loads(self.path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise Invalid(f"{self.path} is not valid TOML: {exc}. Fix or remove it.") from exc
+        values.pop("workspace", None)  # the file lives in the workspace; it cannot move it
+        return values
+
+
+def load_settings(**arguments: Any) -> Settings:
+    """Build settings from arguments (None means "not given"), environment, file and defaults."""
+    given = {key: value for key, value in arguments.items() if value is not None}
+    try:
+        return Settings(**given)
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        raise Invalid(f"Invalid settings: {exc}") from exc

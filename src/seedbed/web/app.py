@@ -1,0 +1,79 @@
+"""create_app(workspace): the FastAPI application serving /ui, /api/v1 and /health."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+from seedbed import __version__
+from seedbed.apps.routes import router as apps_router
+from seedbed.data.routes import router as data_router
+from seedbed.registry.loading import ModelLoader
+from seedbed.registry.routes import router as registry_router
+from seedbed.tracking.routes import router as tracking_router
+from seedbed.web import errors, pages
+from seedbed.web.security import AuthMiddleware
+from seedbed.web.templating import make_templates
+from seedbed.workspace import Workspace
+
+STATIC = Path(__file__).parent / "static"
+SECRET_FILE = "secret_key"
+
+
+def session_secret(workspace: Workspace) -> str:
+    """The key that signs session cookies; kept in the workspace so logins survive restarts."""
+    path = workspace.runtime_dir / SECRET_FILE
+    if not path.exists():
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(48), encoding="utf-8")
+    return path.read_text(encoding="utf-8").strip()
+
+
+def allowed_hosts(workspace: Workspace) -> list[str]:
+    settings = workspace.settings
+    hosts = {"127.0.0.1", "localhost", "::1", "[::1]", *settings.allowed_hosts}
+    if settings.host not in ("0.0.0.0", "::"):
+        hosts.add(settings.host)
+    if settings.public_url:
+        from urllib.parse import urlsplit
+
+        hostname = urlsplit(settings.public_url).hostname
+        if hostname:
+            hosts.add(hostname)
+    return sorted(hosts)
+
+
+def create_app(workspace: Workspace) -> FastAPI:
+    """The whole web application for one workspace. No module-level state."""
+    app = FastAPI(
+        title="seedbed",
+        version=__version__,
+        openapi_url="/api/v1/openapi.json",
+        docs_url=None,  # Swagger UI and ReDoc load from a CDN; seedbed serves nothing remote
+        redoc_url=None,
+    )
+    app.state.workspace = workspace
+    app.state.templates = make_templates()
+    app.state.model_loader = ModelLoader(workspace)
+    errors.install(app)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    for router in (pages.router, data_router, tracking_router, registry_router, apps_router):
+        app.include_router(router)
+    # Added innermost first: TrustedHost runs first, then the session, then auth.
+    app.add_middleware(AuthMiddleware, workspace=workspace)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=session_secret(workspace),
+        session_cookie="seedbed_session",
+        max_age=workspace.settings.session_max_age_s,
+        same_site="lax",
+        https_only=bool(workspace.settings.public_url
+                        and workspace.settings.public_url.startswith("https")),
+    )
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(workspace))
+    return app

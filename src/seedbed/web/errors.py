@@ -1,0 +1,80 @@
+"""The one place where errors become HTTP answers: JSON for /api, an HTML page for the UI."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException
+
+from seedbed.errors import SeedbedError
+from seedbed.web.security import is_api
+from seedbed.web.templating import render
+
+log = logging.getLogger(__name__)
+
+TITLES = {400: "Bad request", 401: "Log in first", 403: "Not allowed", 404: "Not found",
+          405: "Method not allowed", 409: "Conflict", 422: "Invalid input",
+          500: "Something went wrong"}
+
+
+def error_response(
+    request: Request, status: int, code: str, message: str, details: Any = None
+) -> Response:
+    if is_api(request.url.path):
+        body: dict[str, Any] = {"code": code, "message": message}
+        if details is not None:
+            body["details"] = details
+        return JSONResponse({"error": body}, status_code=status)
+    return render(request, "error.html", status_code=status, status=status,
+                  title=TITLES.get(status, "Error"), message=message)
+
+
+def _describe_validation(exc: RequestValidationError) -> str:
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error.get("loc", ()) if p != "body")
+        parts.append(f"{where or 'request'}: {error.get('msg', 'invalid')}")
+    return "Invalid request — " + "; ".join(parts)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(SeedbedError)
+    async def seedbed_error(request: Request, exc: SeedbedError) -> Response:
+        return error_response(request, exc.status_code, exc.code, str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        return error_response(request, 422, "invalid", _describe_validation(exc),
+                              details=jsonable(exc.errors()))
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        message = exc.detail if isinstance(exc.detail, str) else "Request failed."
+        if exc.status_code == 404:
+            message = f"Nothing lives at {request.url.path}."
+        response = error_response(request, exc.status_code, "http_error", message)
+        for key, value in (exc.headers or {}).items():
+            response.headers[key] = value
+        return response
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("Unhandled error on %s %s", request.method, request.url.path)
+        return error_response(request, 500, "internal",
+                              "seedbed hit an unexpected error; the server log has the details.")
+
+
+def jsonable(errors: Any) -> Any:
+    """Validation errors can hold exceptions in `ctx`; keep them printable."""
+    cleaned = []
+    for error in errors:
+        item = dict(error)
+        if "ctx" in item:
+            item["ctx"] = {k: str(v) for k, v in item["ctx"].items()}
+        item.pop("input", None)
+        cleaned.append(item)
+    return cleaned

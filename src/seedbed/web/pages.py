@@ -1,0 +1,140 @@
+"""Pages that belong to no one domain: health, login, home, and the sections still to grow."""
+
+from __future__ import annotations
+
+import platform
+from importlib import metadata
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import PlainTextResponse, RedirectResponse, Response
+
+from seedbed.auth import audit, tokens, users
+from seedbed.errors import Forbidden
+from seedbed.registry.models import list_models
+from seedbed.tracking.experiments import list_experiments
+from seedbed.web.csrf import token_matches
+from seedbed.web.deps import AdminUser, CsrfChecked, CurrentUser, WorkspaceDep
+from seedbed.web.security import SESSION_USER
+from seedbed.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/health")
+def health() -> PlainTextResponse:
+    return PlainTextResponse("OK")
+
+
+@router.get("/favicon.ico")
+def favicon() -> RedirectResponse:
+    return RedirectResponse("/static/favicon.svg", status_code=301)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths, so the login link cannot bounce a user to another site."""
+    if not target or not target.startswith("/") or target.startswith("//") or urlsplit(
+        target
+    ).netloc:
+        return "/ui/"
+    return target
+
+
+def _log_in(request: Request, workspace: WorkspaceDep, token: str, target: str) -> Response:
+    user = tokens.authenticate(workspace, token.strip())
+    if user is None:
+        return render(request, "login.html", status_code=401, next=target,
+                      error="That token is not valid (mistyped, revoked or expired).")
+    request.session.clear()
+    request.session[SESSION_USER] = user.id
+    audit.record(workspace, user.username, "user.login")
+    return RedirectResponse(_safe_next(target), status_code=303)
+
+
+@router.get("/login")
+def login_page(
+    request: Request, workspace: WorkspaceDep, token: str | None = None, next: str | None = None
+) -> Response:
+    if token:
+        return _log_in(request, workspace, token, next or "/ui/")
+    return render(request, "login.html", next=_safe_next(next), error=None)
+
+
+@router.post("/login")
+async def login_form(
+    request: Request,
+    workspace: WorkspaceDep,
+    token: Annotated[str, Form()],
+    csrf_token: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/ui/",
+) -> Response:
+    if not token_matches(request, csrf_token):
+        raise Forbidden("The login form expired. Reload the page and try again.")
+    return _log_in(request, workspace, token, next)
+
+
+@router.post("/logout", dependencies=[CsrfChecked])
+def logout(request: Request) -> RedirectResponse:
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)
+
+
+@router.get("/")
+def root() -> RedirectResponse:
+    return RedirectResponse("/ui/", status_code=307)
+
+
+@router.get("/ui/")
+def home(request: Request, workspace: WorkspaceDep, user: CurrentUser) -> Response:
+    experiments = list_experiments(workspace)
+    summary = {
+        "Warehouse tables": len(workspace.warehouse.table_names()),
+        "Experiments": len(experiments),
+        "Runs": sum(e.run_count for e in experiments),
+        "Registered models": len(list_models(workspace)),
+    }
+    return render(request, "home.html", summary=summary,
+                  activity=audit.recent(workspace, limit=15), workspace_root=workspace.root)
+
+
+@router.get("/ui/features")
+def features_page(request: Request, workspace: WorkspaceDep, user: CurrentUser) -> Response:
+    files = sorted(p.name for p in workspace.features_dir.glob("*.py"))
+    return render(request, "section.html", section="Features", files=files,
+                  folder=workspace.features_dir,
+                  note="Feature definitions are Python files in this folder.")
+
+
+@router.get("/ui/notebooks")
+def notebooks_page(request: Request, workspace: WorkspaceDep, user: CurrentUser) -> Response:
+    files = sorted(str(p.relative_to(workspace.notebooks_dir))
+                   for p in workspace.notebooks_dir.rglob("*.ipynb")
+                   if ".ipynb_checkpoints" not in p.parts)
+    return render(request, "section.html", section="Notebooks", files=files,
+                  folder=workspace.notebooks_dir, note="Notebooks of this workspace.")
+
+
+@router.get("/ui/jobs")
+def jobs_page(request: Request, user: CurrentUser) -> Response:
+    return render(request, "section.html", section="Jobs", files=None, folder=None,
+                  note="No jobs have run in this workspace.")
+
+
+@router.get("/ui/environment")
+def environment_page(request: Request, user: CurrentUser) -> Response:
+    packages = sorted(
+        ((d.metadata["Name"] or "?", d.version) for d in metadata.distributions()),
+        key=lambda item: item[0].lower(),
+    )
+    return render(request, "environment.html", python=platform.python_version(),
+                  packages=packages)
+
+
+@router.get("/ui/admin")
+def admin_page(request: Request, workspace: WorkspaceDep, user: AdminUser) -> Response:
+    return render(request, "admin.html", users=users.list_users(workspace),
+                  tokens=tokens.list_tokens(workspace, user))
+
+
+

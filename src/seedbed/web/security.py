@@ -1,0 +1,113 @@
+"""Who is calling: bearer tokens for clients, the session cookie for browsers; safe headers."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import quote
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from seedbed.auth import tokens, users
+from seedbed.errors import NotFound
+from seedbed.web.csrf import HEADER, SESSION_KEY
+from seedbed.workspace import Workspace
+
+PUBLIC_PATHS = ("/health", "/login", "/favicon.ico")
+PUBLIC_PREFIXES = ("/static/",)
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+SESSION_USER = "user_id"
+
+HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+    (
+        b"content-security-policy",
+        b"default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+        b"script-src 'self'; frame-ancestors 'none'; form-action 'self'",
+    ),
+]
+
+
+def is_public(path: str) -> bool:
+    return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
+
+
+def is_api(path: str) -> bool:
+    return path.startswith("/api/")
+
+
+class AuthMiddleware:
+    """Puts the caller on `request.state.user`; refuses everything but public paths without one.
+
+    Runs inside SessionMiddleware. API calls get a 401 JSON answer, pages a redirect to /login.
+    Cookie-authenticated unsafe API calls must also carry the CSRF header.
+    """
+
+    def __init__(self, app: ASGIApp, workspace: Workspace) -> None:
+        self.app = app
+        self.workspace = workspace
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        user, via_cookie = self._authenticate(scope, headers)
+        scope.setdefault("state", {})["user"] = user
+        if user is None and not is_public(path):
+            if is_api(path):
+                await _json(send, 401, "unauthorized",
+                            "Log in first: send 'Authorization: Bearer TOKEN' (the token "
+                            "`seedbed up` printed, or one from Admin → Tokens).")
+            else:
+                target = path + (f"?{scope['query_string'].decode()}"
+                                 if scope.get("query_string") else "")
+                await _redirect(send, f"/login?next={quote(target, safe='')}")
+            return
+        if (via_cookie and is_api(path) and scope["method"] not in SAFE_METHODS
+                and headers.get(HEADER) != scope["session"].get(SESSION_KEY)):
+            await _json(send, 403, "forbidden",
+                        f"Browser API calls must send the {HEADER} header (CSRF protection).")
+            return
+        await self.app(scope, receive, _with_headers(send))
+
+    def _authenticate(self, scope: Scope, headers: dict[str, str]) -> tuple[object, bool]:
+        authorization = headers.get("authorization", "")
+        if authorization.lower().startswith("bearer "):
+            return tokens.authenticate(self.workspace, authorization[7:].strip()), False
+        user_id = scope.get("session", {}).get(SESSION_USER)
+        if isinstance(user_id, int):
+            try:
+                return users.get_user(self.workspace, user_id), True
+            except NotFound:
+                scope["session"].pop(SESSION_USER, None)
+        return None, False
+
+
+def _with_headers(send: Send) -> Send:
+    async def wrapped(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            existing = {k.lower() for k, _ in message.get("headers", [])}
+            message.setdefault("headers", [])
+            message["headers"] = list(message["headers"]) + [
+                (k, v) for k, v in HEADERS if k not in existing
+            ]
+        await send(message)
+
+    return wrapped
+
+
+async def _json(send: Send, status: int, code: str, message: str) -> None:
+    body = json.dumps({"error": {"code": code, "message": message}}).encode()
+    await send({"type": "http.response.start", "status": status, "headers": [
+        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+        *HEADERS]})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _redirect(send: Send, location: str) -> None:
+    await send({"type": "http.response.start", "status": 303, "headers": [
+        (b"location", location.encode("latin-1")), (b"content-length", b"0"), *HEADERS]})
+    await send({"type": "http.response.body", "body": b""})
