@@ -10,11 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score, roc_auc_score
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder
 
 from seedbed import db
 from seedbed.registry import model_format
@@ -84,6 +79,14 @@ def load_tables(workspace: Workspace) -> None:
 
 
 def _metrics(truth: np.ndarray, predicted: np.ndarray, score: np.ndarray) -> dict[str, float]:
+    from sklearn.metrics import (
+        accuracy_score,
+        f1_score,
+        precision_score,
+        recall_score,
+        roc_auc_score,
+    )
+
     return {
         "roc_auc": float(roc_auc_score(truth, score)),
         "accuracy": float(accuracy_score(truth, predicted)),
@@ -96,6 +99,12 @@ def _metrics(truth: np.ndarray, predicted: np.ndarray, score: np.ndarray) -> dic
 
 def train_and_register(workspace: Workspace, user: str) -> None:
     """Log the business rule and a gradient-boosting model as runs; register the better one."""
+    # scikit-learn loads here, not at import, so a restart that reuses the demo stays quick.
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
     data = workspace.warehouse.query(TRAINING_SQL).to_pandas()
     for column in CATEGORICAL:
         data[column] = data[column].astype(object)

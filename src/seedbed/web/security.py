@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import json
 from urllib.parse import quote
 
@@ -67,7 +68,7 @@ class AuthMiddleware:
                 await _redirect(send, f"/login?next={quote(target, safe='')}")
             return
         if (via_cookie and is_api(path) and scope["method"] not in SAFE_METHODS
-                and headers.get(HEADER) != scope["session"].get(SESSION_KEY)):
+                and not _csrf_matches(scope["session"].get(SESSION_KEY), headers.get(HEADER))):
             await _json(send, 403, "forbidden",
                         f"Browser API calls must send the {HEADER} header (CSRF protection).")
             return
@@ -84,6 +85,10 @@ class AuthMiddleware:
             except NotFound:
                 scope["session"].pop(SESSION_USER, None)
         return None, False
+
+
+def _csrf_matches(expected: str | None, given: str | None) -> bool:
+    return bool(expected and given and hmac.compare_digest(expected, given))
 
 
 def _with_headers(send: Send) -> Send:

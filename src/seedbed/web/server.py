@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable
+from types import FrameType
 
 import uvicorn
 
@@ -13,6 +14,15 @@ from seedbed.settings import Settings
 from seedbed.workspace import Workspace
 
 Say = Callable[[str], None]
+
+
+class _Server(uvicorn.Server):
+    """Uvicorn re-raises SIGINT/SIGTERM after its graceful shutdown, which would kill the
+    process before our cleanup; forgetting the signal lets `serve` finish and exit 0."""
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        self._captured_signals.clear()
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -60,9 +70,10 @@ def serve(settings: Settings, demo: bool, say: Say) -> None:
                 say(f"Log in: {url}/login?token={token}")
                 config = uvicorn.Config(app, log_level=settings.log_level, access_log=False,
                                         lifespan="off")
-                uvicorn.Server(config).run(sockets=[sock])
+                _Server(config).run(sockets=[sock])
             finally:
                 sock.close()
                 remove_runtime(workspace.root)
+                say("seedbed stopped.")
     finally:
         lock.release()
