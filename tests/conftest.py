@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from postgres_server import PostgresServer
 
+from postgres_server import PostgresServer
 from seedbed.auth.tokens import ensure_admin_token
 from seedbed.settings import Settings, load_settings
 from seedbed.web.app import create_app
@@ -72,8 +72,9 @@ def api_client(workspace: Workspace, authenticated: bool = True) -> TestClient:
     """The real app in-process; with `authenticated`, it sends the admin's bearer token."""
     token = ensure_admin_token(workspace)
     headers = {"Authorization": f"Bearer {token}"} if authenticated else {}
-    return TestClient(create_app(workspace), base_url="http://127.0.0.1", headers=headers,
-                      follow_redirects=False)
+    return TestClient(
+        create_app(workspace), base_url="http://127.0.0.1", headers=headers, follow_redirects=False
+    )
 
 
 @pytest.fixture

@@ -35,8 +35,16 @@ class SeedbedServer:
         return f"{self.url}/login?token={self.token}"
 
     def start(self) -> SeedbedServer:
-        command = [sys.executable, "-m", "seedbed", "up", "--workspace", str(self.workspace),
-                   "--port", "0"]
+        command = [
+            sys.executable,
+            "-m",
+            "seedbed",
+            "up",
+            "--workspace",
+            str(self.workspace),
+            "--port",
+            "0",
+        ]
         if self.demo:
             command.append("--demo")
         env = {k: v for k, v in os.environ.items() if not k.startswith("SEEDBED_")}

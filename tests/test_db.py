@@ -13,8 +13,7 @@ from seedbed.workspace import Workspace
 def test_migrations_reach_head_and_match_the_tables(workspace: Workspace) -> None:
     assert db.current_revision(workspace.engine) == db.head_revision()
     with workspace.engine.connect() as connection:
-        differences = compare_metadata(MigrationContext.configure(connection),
-                                       db.load_all_tables())
+        differences = compare_metadata(MigrationContext.configure(connection), db.load_all_tables())
     assert differences == []
 
 

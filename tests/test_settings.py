@@ -50,7 +50,7 @@ def test_unknown_key_in_file_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_broken_toml_names_the_file(tmp_path: Path) -> None:
     (tmp_path / "seedbed.toml").write_text("port = = 1\n")
-    with pytest.raises(Invalid, match="seedbed.toml"):
+    with pytest.raises(Invalid, match=r"seedbed\.toml"):
         load_settings(workspace=tmp_path)
 
 

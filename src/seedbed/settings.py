@@ -24,9 +24,7 @@ DEFAULT_WORKSPACE = Path("workspace")
 class Settings(BaseSettings):
     """Every knob seedbed has. Each field is documented in docs/settings.md."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="SEEDBED_", extra="forbid", validate_default=True
-    )
+    model_config = SettingsConfigDict(env_prefix="SEEDBED_", extra="forbid", validate_default=True)
 
     workspace: Path = Field(
         DEFAULT_WORKSPACE, description="Folder holding the workspace's data and metadata."

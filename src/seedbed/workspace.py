@@ -6,7 +6,6 @@ from functools import cached_property
 from pathlib import Path
 from types import TracebackType
 
-import tomli_w
 from sqlalchemy import Engine
 
 from seedbed import db
@@ -15,6 +14,16 @@ from seedbed.settings import SETTINGS_FILE, Settings
 from seedbed.storage import ArtifactStore
 
 FOLDERS = ("artifacts", "notebooks", "features", "lib", ".seedbed")
+# Written once into a new workspace. It sets nothing: values given on one command line
+# (say --port 0 in a test) must not become the workspace's settings.
+SETTINGS_TEMPLATE = """\
+# seedbed workspace settings. Every key is optional and documented in docs/settings.md.
+# Precedence: command-line arguments > SEEDBED_* environment > this file > defaults.
+# port = 8765
+# host = "127.0.0.1"
+# database_url = "postgresql+psycopg://user@db-host/seedbed"
+# artifact_url = "s3://bucket/seedbed"
+"""
 
 
 class Workspace:
@@ -37,11 +46,7 @@ class Workspace:
             (workspace.root / folder).mkdir(exist_ok=True)
         settings_file = workspace.root / SETTINGS_FILE
         if not settings_file.exists():
-            settings_file.write_text(
-                "# seedbed workspace settings; see docs/settings.md for every key.\n"
-                + tomli_w.dumps({"port": settings.port}),
-                encoding="utf-8",
-            )
+            settings_file.write_text(SETTINGS_TEMPLATE, encoding="utf-8")
         db.upgrade(workspace.engine)
         return workspace
 

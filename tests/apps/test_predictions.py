@@ -11,8 +11,12 @@ from seedbed.registry.model_format import InputColumn
 from seedbed.registry.models import resolve
 from seedbed.workspace import Workspace
 
-INPUTS = [InputColumn("n", "long"), InputColumn("x", "double"), InputColumn("ok", "boolean"),
-          InputColumn("colour", "string", ["blue", "red"])]
+INPUTS = [
+    InputColumn("n", "long"),
+    InputColumn("x", "double"),
+    InputColumn("ok", "boolean"),
+    InputColumn("colour", "string", ["blue", "red"]),
+]
 
 
 def test_inputs_are_coerced_from_form_strings() -> None:
@@ -21,14 +25,17 @@ def test_inputs_are_coerced_from_form_strings() -> None:
     assert row["n"] == 3 and math.isnan(row["x"]) and row["ok"] and row["colour"] == "red"
 
 
-@pytest.mark.parametrize(("row", "message"), [
-    ({"n": "1.5", "x": 1, "ok": "yes", "colour": "red"}, "'n': '1.5' is not a valid long"),
-    ({"n": 1, "x": "abc", "ok": "yes", "colour": "red"}, "not a valid double"),
-    ({"n": 1, "x": 1, "ok": "maybe", "colour": "red"}, "not a valid boolean"),
-    ({"n": 1, "x": 1, "ok": "yes", "colour": "green"}, "not one of the values seen"),
-    ({"n": None, "x": 1, "ok": "yes", "colour": "red"}, "a value is required"),
-    ({"n": 1, "x": 1, "ok": "yes", "colour": "red", "extra": 1}, "unknown fields extra"),
-])
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ({"n": "1.5", "x": 1, "ok": "yes", "colour": "red"}, "'n': '1.5' is not a valid long"),
+        ({"n": 1, "x": "abc", "ok": "yes", "colour": "red"}, "not a valid double"),
+        ({"n": 1, "x": 1, "ok": "maybe", "colour": "red"}, "not a valid boolean"),
+        ({"n": 1, "x": 1, "ok": "yes", "colour": "green"}, "not one of the values seen"),
+        ({"n": None, "x": 1, "ok": "yes", "colour": "red"}, "a value is required"),
+        ({"n": 1, "x": 1, "ok": "yes", "colour": "red", "extra": 1}, "unknown fields extra"),
+    ],
+)
 def test_bad_rows_say_which_field(row: dict[str, object], message: str) -> None:
     with pytest.raises(Invalid, match=message):
         to_frame(INPUTS, [row])

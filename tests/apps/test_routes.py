@@ -33,9 +33,19 @@ def test_demo_form_predicts(demo_workspace: Workspace) -> None:
 
     with api_client(demo_workspace, authenticated=False) as browser:
         csrf = logged_in(demo_workspace, browser)
-        form = {"csrf_token": csrf, "carrier": "UA", "origin": "EWR", "month": "12",
-                "weekday": "5", "sched_hour": "18", "distance": "1000", "temp": "30",
-                "wind_speed": "20", "precip": "0.1", "visib": "2"}
+        form = {
+            "csrf_token": csrf,
+            "carrier": "UA",
+            "origin": "EWR",
+            "month": "12",
+            "weekday": "5",
+            "sched_hour": "18",
+            "distance": "1000",
+            "temp": "30",
+            "wind_speed": "20",
+            "precip": "0.1",
+            "visib": "2",
+        }
         answer = browser.post(DEMO, data=form, headers={"hx-request": "true"})
         assert answer.status_code == 200 and "Prediction:" in answer.text
         assert answer.text.count("%</td>") == 2  # both class probabilities
@@ -46,16 +56,30 @@ def test_demo_form_predicts(demo_workspace: Workspace) -> None:
 
 
 def test_predict_api(demo_client: TestClient) -> None:
-    row = {"carrier": "UA", "origin": "EWR", "month": 12, "weekday": 5, "sched_hour": 18,
-           "distance": 1000, "temp": 30, "wind_speed": 20, "precip": 0.1, "visib": 2}
-    answer = demo_client.post("/api/v1/models/flight-delay/versions/champion/predict",
-                              json={"inputs": [row, row]})
+    row = {
+        "carrier": "UA",
+        "origin": "EWR",
+        "month": 12,
+        "weekday": 5,
+        "sched_hour": 18,
+        "distance": 1000,
+        "temp": 30,
+        "wind_speed": 20,
+        "precip": 0.1,
+        "visib": 2,
+    }
+    answer = demo_client.post(
+        "/api/v1/models/flight-delay/versions/champion/predict", json={"inputs": [row, row]}
+    )
     body = answer.json()
     assert answer.status_code == 200 and body["version"] == 1
     assert len(body["predictions"]) == 2 and body["predictions"][0]["prediction"] in (0, 1)
-    bad = demo_client.post("/api/v1/models/flight-delay/versions/champion/predict",
-                           json={"inputs": [{**row, "origin": "XXX"}]})
+    bad = demo_client.post(
+        "/api/v1/models/flight-delay/versions/champion/predict",
+        json={"inputs": [{**row, "origin": "XXX"}]},
+    )
     assert bad.status_code == 400 and "origin" in bad.json()["error"]["message"]
-    missing = demo_client.post("/api/v1/models/flight-delay/versions/7/predict",
-                               json={"inputs": [row]})
+    missing = demo_client.post(
+        "/api/v1/models/flight-delay/versions/7/predict", json={"inputs": [row]}
+    )
     assert missing.status_code == 404

@@ -16,8 +16,10 @@ def test_rows_and_sql_stream_arrow(demo_client: TestClient) -> None:
     rows = demo_client.get("/api/v1/tables/airlines/rows", params={"limit": 3})
     assert rows.headers["content-type"] == "application/vnd.apache.arrow.stream"
     assert pa.ipc.open_stream(rows.content).read_all().num_rows == 3
-    result = demo_client.post("/api/v1/sql", json={
-        "query": "select origin, count(*) as n from flights group by origin order by origin"})
+    result = demo_client.post(
+        "/api/v1/sql",
+        json={"query": "select origin, count(*) as n from flights group by origin order by origin"},
+    )
     table = pa.ipc.open_stream(result.content).read_all()
     assert table.column("origin").to_pylist() == ["EWR", "JFK", "LGA"]
     assert sum(table.column("n").to_pylist()) == 336_776

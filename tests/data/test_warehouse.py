@@ -50,6 +50,9 @@ def test_a_second_process_cannot_open_the_file(warehouse: Warehouse) -> None:
     import subprocess
     import sys
 
-    code = f"from seedbed.data.warehouse import Warehouse; Warehouse(__import__('pathlib').Path({str(warehouse.path)!r}))"
+    code = (
+        "from pathlib import Path; from seedbed.data.warehouse import Warehouse; "
+        f"Warehouse(Path({str(warehouse.path)!r}))"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode != 0 and "another seedbed process" in result.stderr

@@ -11,14 +11,24 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from server_process import SeedbedServer
 
 import seedbed as sb
 from seedbed.runtime import runtime_path
+from server_process import SeedbedServer
 
 pytestmark = pytest.mark.e2e
-ROW = {"carrier": "UA", "origin": "EWR", "month": 12, "weekday": 5, "sched_hour": 18,
-       "distance": 1000.0, "temp": 30.0, "wind_speed": 20.0, "precip": 0.1, "visib": 2.0}
+ROW = {
+    "carrier": "UA",
+    "origin": "EWR",
+    "month": 12,
+    "weekday": 5,
+    "sched_hour": 18,
+    "distance": 1000.0,
+    "temp": 30.0,
+    "wind_speed": 20.0,
+    "precip": 0.1,
+    "visib": 2.0,
+}
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +41,13 @@ def cli(*args: str, workspace: Path | None = None) -> subprocess.CompletedProces
     env = {k: v for k, v in os.environ.items() if not k.startswith("SEEDBED_")}
     if workspace is not None:
         env["SEEDBED_WORKSPACE"] = str(workspace)
-    return subprocess.run([sys.executable, "-m", "seedbed", *args], capture_output=True,
-                          text=True, env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "seedbed", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
 
 
 def test_sdk_finds_the_server_through_the_runtime_file(server: SeedbedServer) -> None:
@@ -90,8 +105,9 @@ def test_cli_talks_to_the_server(server: SeedbedServer) -> None:
     assert {r["name"] for r in json.loads(runs.stdout)} == {"business-rule", "gradient-boosting"}
     models = cli("models", "list", workspace=server.workspace)
     assert "flight-delay" in models.stdout and "champion" in models.stdout
-    predicted = cli("models", "predict", "flight-delay", json.dumps(ROW),
-                    workspace=server.workspace)
+    predicted = cli(
+        "models", "predict", "flight-delay", json.dumps(ROW), workspace=server.workspace
+    )
     assert predicted.returncode == 0 and "probabilities" in json.loads(predicted.stdout)
     bad = cli("models", "predict", "flight-delay", "{not json", workspace=server.workspace)
     assert bad.returncode == 1 and "not valid JSON" in bad.stderr

@@ -14,12 +14,20 @@ from seedbed.registry import model_format
 
 
 def test_save_and_load_round_trip(tmp_path: Path) -> None:
-    frame = pd.DataFrame({"size": [1.0, 2.0, 3.0, 4.0], "count": [1, 2, 3, 4],
-                          "colour": ["red", "blue", "red", "blue"]})
+    frame = pd.DataFrame(
+        {
+            "size": [1.0, 2.0, 3.0, 4.0],
+            "count": [1, 2, 3, 4],
+            "colour": ["red", "blue", "red", "blue"],
+        }
+    )
     model = DecisionTreeClassifier().fit(frame[["size", "count"]], [0, 1, 0, 1])
     inputs = model_format.infer_inputs(frame)
     assert [(c.name, c.type, c.choices) for c in inputs] == [
-        ("size", "double", None), ("count", "long", None), ("colour", "string", ["blue", "red"])]
+        ("size", "double", None),
+        ("count", "long", None),
+        ("colour", "string", ["blue", "red"]),
+    ]
     model_format.save_sklearn_model(model, tmp_path, inputs[:2], {"size": 1.0, "count": 1})
     loaded = model_format.load_model(tmp_path)
     assert loaded.predict(frame[["size", "count"]]).tolist() == [0, 1, 0, 1]
@@ -35,7 +43,8 @@ def test_mlmodel_follows_the_mlflow_format(tmp_path: Path) -> None:
     assert mlmodel["flavors"]["python_function"]["loader_module"] == "mlflow.sklearn"
     assert mlmodel["flavors"]["sklearn"]["pickled_model"] == "model.pkl"
     assert json.loads(mlmodel["signature"]["inputs"]) == [
-        {"type": "double", "name": "x", "required": True}]
+        {"type": "double", "name": "x", "required": True}
+    ]
     requirements = (tmp_path / "requirements.txt").read_text().splitlines()
     assert any(line.startswith("scikit-learn==") for line in requirements)
 
@@ -45,10 +54,10 @@ def test_mlmodel_follows_the_mlflow_format(tmp_path: Path) -> None:
 def test_mlflow_pyfunc_loads_a_seedbed_model(tmp_path: Path) -> None:
     """The real mlflow client reads what seedbed wrote (format interoperability)."""
     from mlflow import pyfunc
+
     frame = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0]})
     model = DecisionTreeClassifier().fit(frame, [0, 0, 1, 1])
-    model_format.save_sklearn_model(model, tmp_path, model_format.infer_inputs(frame),
-                                    {"x": 0.0})
+    model_format.save_sklearn_model(model, tmp_path, model_format.infer_inputs(frame), {"x": 0.0})
     loaded = pyfunc.load_model(str(tmp_path))
     assert list(loaded.predict(pd.DataFrame({"x": [0.0, 3.0]}))) == [0, 1]
 

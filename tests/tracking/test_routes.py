@@ -7,9 +7,15 @@ def test_log_a_run_over_the_api(client: TestClient) -> None:
     made = client.post("/api/v1/runs", json={"experiment": "api-exp", "name": "r1"})
     assert made.status_code == 201
     run_id = made.json()["id"]
-    assert client.post(f"/api/v1/runs/{run_id}/params", json={"params": {"a": 1}}).status_code == 204
-    assert client.post(f"/api/v1/runs/{run_id}/metrics",
-                       json={"metrics": {"auc": 0.8}, "step": 2}).status_code == 204
+    assert (
+        client.post(f"/api/v1/runs/{run_id}/params", json={"params": {"a": 1}}).status_code == 204
+    )
+    assert (
+        client.post(
+            f"/api/v1/runs/{run_id}/metrics", json={"metrics": {"auc": 0.8}, "step": 2}
+        ).status_code
+        == 204
+    )
     assert client.post(f"/api/v1/runs/{run_id}/tags", json={"tags": {"k": "v"}}).status_code == 204
     ended = client.post(f"/api/v1/runs/{run_id}/end", json={"status": "FINISHED"}).json()
     assert ended["status"] == "FINISHED"
@@ -18,8 +24,9 @@ def test_log_a_run_over_the_api(client: TestClient) -> None:
     assert history[0]["step"] == 2
     [experiment] = client.get("/api/v1/experiments").json()
     assert experiment["name"] == "api-exp" and experiment["run_count"] == 1
-    assert [r["id"] for r in client.get(f"/api/v1/experiments/{experiment['id']}/runs").json()] \
-        == [run_id]
+    assert [r["id"] for r in client.get(f"/api/v1/experiments/{experiment['id']}/runs").json()] == [
+        run_id
+    ]
 
 
 def test_api_errors_are_clear_4xx(client: TestClient) -> None:

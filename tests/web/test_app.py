@@ -89,8 +89,9 @@ def test_cookie_sessions_need_the_csrf_header_on_api_writes(
     assert refused.status_code == 403 and "x-csrf-token" in refused.json()["error"]["message"]
     csrf = re.search(r'"x-csrf-token": "([^"]+)"', browser_client.get("/ui/").text)
     assert csrf
-    made = browser_client.post("/api/v1/experiments", json={"name": "x"},
-                               headers={"x-csrf-token": csrf.group(1)})
+    made = browser_client.post(
+        "/api/v1/experiments", json={"name": "x"}, headers={"x-csrf-token": csrf.group(1)}
+    )
     assert made.status_code == 201
 
 
@@ -125,8 +126,12 @@ def test_unexpected_errors_become_a_500_page(local_workspace: Workspace) -> None
     app.add_api_route("/ui/broken", broken)
     app.add_api_route("/api/v1/broken", broken)
     token = ensure_admin_token(local_workspace)
-    with TestClient(app, base_url="http://127.0.0.1", raise_server_exceptions=False,
-                    headers={"Authorization": f"Bearer {token}"}) as http:
+    with TestClient(
+        app,
+        base_url="http://127.0.0.1",
+        raise_server_exceptions=False,
+        headers={"Authorization": f"Bearer {token}"},
+    ) as http:
         page = http.get("/ui/broken")
         assert page.status_code == 500 and "Something went wrong" in page.text
         assert "boom" not in page.text
@@ -139,8 +144,11 @@ def test_admin_pages_need_the_admin_role(local_workspace: Workspace) -> None:
 
     viewer = users.create_user(local_workspace, "val", role="viewer")
     token = tokens.create_token(local_workspace, viewer, "t")
-    with TestClient(create_app(local_workspace), base_url="http://127.0.0.1",
-                    headers={"Authorization": f"Bearer {token}"}) as http:
+    with TestClient(
+        create_app(local_workspace),
+        base_url="http://127.0.0.1",
+        headers={"Authorization": f"Bearer {token}"},
+    ) as http:
         assert http.get("/ui/admin").status_code == 403
         assert http.get("/ui/").status_code == 200
         refused = http.post("/api/v1/experiments", json={"name": "x"})
@@ -152,8 +160,16 @@ def test_every_nav_page_renders(client: TestClient) -> None:
     home = client.get("/ui/")
     for label, href in re.findall(r'<a href="(/ui/[a-z]+)"[^>]*>([A-Za-z]+)</a>', home.text):
         assert client.get(label).status_code == 200, href
-    for section in ("Data", "Features", "Experiments", "Models", "Jobs", "Notebooks",
-                    "Environment", "Admin"):
+    for section in (
+        "Data",
+        "Features",
+        "Experiments",
+        "Models",
+        "Jobs",
+        "Notebooks",
+        "Environment",
+        "Admin",
+    ):
         assert f">{section}</a>" in home.text
 
 

@@ -26,7 +26,9 @@ class Prediction:
 
 def _coerce(column: InputColumn, value: Any, row: int) -> Any:
     where = f"row {row + 1}, field {column.name!r}"
-    if value is None or (isinstance(value, str) and value.strip() == "" and column.type != "string"):
+    if value is None or (
+        isinstance(value, str) and value.strip() == "" and column.type != "string"
+    ):
         if column.type == "double":
             return math.nan  # estimators such as gradient boosting handle missing numbers
         raise Invalid(f"{where}: a value is required.")

@@ -24,8 +24,9 @@ def demo_page(
     user: CurrentUser,
 ) -> Response:
     model = loader.load(resolve(workspace, name, reference))
-    return render(request, "apps/demo.html", model=model, values=model.input_example,
-                  result=None, error=None)
+    return render(
+        request, "apps/demo.html", model=model, values=model.input_example, result=None, error=None
+    )
 
 
 @router.post("/ui/models/{name}/versions/{reference}/demo", dependencies=[CsrfChecked])
@@ -45,6 +46,13 @@ async def demo_predict(
     try:
         result = predict(model, [values])[0]
     except Invalid as exc:
-        return render(request, template, status_code=400 if not partial else 200,
-                      model=model, values=values, result=None, error=str(exc))
+        return render(
+            request,
+            template,
+            status_code=400 if not partial else 200,
+            model=model,
+            values=values,
+            result=None,
+            error=str(exc),
+        )
     return render(request, template, model=model, values=values, result=result, error=None)

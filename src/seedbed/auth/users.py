@@ -76,7 +76,7 @@ def create_user(
         raise Conflict(f"A user named {username!r} already exists.") from exc
     audit.record(workspace, None, "user.create", username, role=role)
     assert new_id is not None
-    return User(id=new_id[0], username=username, display_name=values["display_name"], role=role)
+    return User(id=new_id[0], username=username, display_name=display_name or username, role=role)
 
 
 def get_user(workspace: Workspace, user_id: int) -> User:

@@ -47,8 +47,9 @@ def api_table(name: str, workspace: WorkspaceDep, user: CurrentUser) -> TableInf
     return workspace.warehouse.describe(name)
 
 
-@router.get("/api/v1/tables/{name}/rows", tags=["data"],
-            responses={200: {"content": {ARROW_STREAM: {}}}})
+@router.get(
+    "/api/v1/tables/{name}/rows", tags=["data"], responses={200: {"content": {ARROW_STREAM: {}}}}
+)
 def api_table_rows(
     name: str, workspace: WorkspaceDep, user: CurrentUser, limit: int = PREVIEW_ROWS
 ) -> Response:
@@ -77,5 +78,6 @@ def data_page(request: Request, workspace: WorkspaceDep, user: CurrentUser) -> R
 def table_page(request: Request, name: str, workspace: WorkspaceDep, user: CurrentUser) -> Response:
     info = workspace.warehouse.describe(name)
     head = workspace.warehouse.head(name, PREVIEW_ROWS)
-    return render(request, "data/table.html", table=info, columns=head.column_names,
-                  rows=preview_rows(head))
+    return render(
+        request, "data/table.html", table=info, columns=head.column_names, rows=preview_rows(head)
+    )

@@ -36,7 +36,9 @@ class Warehouse:
 
     def __init__(self, path: Path, threads: int | None = None) -> None:
         self.path = path
-        config = {"threads": threads} if threads else {}
+        config: dict[str, str | bool | int | float | list[str]] = (
+            {"threads": threads} if threads else {}
+        )
         try:
             self._connection = duckdb.connect(str(path), config=config)
         except duckdb.IOException as exc:
@@ -53,10 +55,14 @@ class Warehouse:
             return self._connection.cursor()
 
     def table_names(self) -> list[str]:
-        rows = self.cursor().execute(
-            "select table_name from information_schema.tables "
-            "where table_schema = 'main' order by table_name"
-        ).fetchall()
+        rows = (
+            self.cursor()
+            .execute(
+                "select table_name from information_schema.tables "
+                "where table_schema = 'main' order by table_name"
+            )
+            .fetchall()
+        )
         return [row[0] for row in rows]
 
     def has_table(self, name: str) -> bool:
@@ -87,9 +93,11 @@ class Warehouse:
         self.describe(name)
         if limit < 0:
             raise Invalid("limit must be zero or more.")
-        return self.cursor().sql(
-            f"select * from {quote_identifier(name)} limit {int(limit)}"
-        ).to_arrow_table()
+        return (
+            self.cursor()
+            .sql(f"select * from {quote_identifier(name)} limit {int(limit)}")
+            .to_arrow_table()
+        )
 
     def query(self, sql: str) -> pa.Table:
         """Run one SQL statement and return its result as Arrow."""

@@ -12,11 +12,11 @@ connection = context.config.attributes.get("connection")
 if connection is None:  # `alembic` run by hand: take the URL from the -x url=... argument
     url = context.get_x_argument(as_dictionary=True)["url"]
     with make_engine(url).begin() as connection:
-        context.configure(connection=connection, target_metadata=target_metadata,
-                          render_as_batch=True)
+        context.configure(
+            connection=connection, target_metadata=target_metadata, render_as_batch=True
+        )
         context.run_migrations()
 else:
-    context.configure(connection=connection, target_metadata=target_metadata,
-                      render_as_batch=True)
+    context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
     with context.begin_transaction():
         context.run_migrations()

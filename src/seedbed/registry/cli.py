@@ -29,9 +29,18 @@ def list_models(as_json: Json = False) -> None:
     if as_json:
         emit(models, True)
         return
-    emit([{"name": m["name"], "latest": m["latest_version"],
-           "aliases": ", ".join(f"{a}→v{v}" for a, v in m["aliases"].items())} for m in models],
-         False, "Models")
+    emit(
+        [
+            {
+                "name": m["name"],
+                "latest": m["latest_version"],
+                "aliases": ", ".join(f"{a}→v{v}" for a, v in m["aliases"].items()),
+            }
+            for m in models
+        ],
+        False,
+        "Models",
+    )
 
 
 @app.command("predict")
@@ -42,8 +51,10 @@ def predict(
 ) -> None:
     """Score one row with a registered model; prints JSON.
 
-    Example: seedbed models predict flight-delay '{"carrier": "UA", ...}'
-    """
+    Numbers left out count as missing values.
+
+    Example: seedbed models predict flight-delay '{"carrier": "UA", "origin": "EWR", "month": 12, "weekday": 5, "sched_hour": 18}'
+    """  # noqa: E501
     try:
         values = json.loads(row)
         if not isinstance(values, dict):

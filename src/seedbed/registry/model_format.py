@@ -69,11 +69,18 @@ def save_sklearn_model(
         pickle.dump(model, handle, protocol=pickle.DEFAULT_PROTOCOL)
     python_version = platform.python_version()
     signature = {
-        "inputs": json.dumps(
-            [{"type": c.type, "name": c.name, "required": True} for c in inputs]
+        "inputs": json.dumps([{"type": c.type, "name": c.name, "required": True} for c in inputs]),
+        "outputs": json.dumps(
+            [
+                {
+                    "type": "tensor",
+                    "tensor-spec": {
+                        "dtype": "int64" if output_type == "long" else "float64",
+                        "shape": [-1],
+                    },
+                }
+            ]
         ),
-        "outputs": json.dumps([{"type": "tensor", "tensor-spec": {
-            "dtype": "int64" if output_type == "long" else "float64", "shape": [-1]}}]),
         "params": None,
     }
     mlmodel = {
@@ -93,8 +100,11 @@ def save_sklearn_model(
             },
         },
         "signature": signature,
-        "saved_input_example_info": {"artifact_path": "input_example.json", "type": "dataframe",
-                                     "pandas_orient": "split"},
+        "saved_input_example_info": {
+            "artifact_path": "input_example.json",
+            "type": "dataframe",
+            "pandas_orient": "split",
+        },
         "metadata": {"seedbed_inputs": [c.to_dict() for c in inputs]},
         "mlflow_version": "2.14.0",  # the format version we follow; mlflow checks it loosely
     }
@@ -104,12 +114,24 @@ def save_sklearn_model(
     (directory / "input_example.json").write_text(json.dumps(example, default=str))
     requirements = _pinned(["scikit-learn", "numpy", "pandas", "scipy"])
     (directory / "requirements.txt").write_text("\n".join(requirements) + "\n")
-    (directory / "python_env.yaml").write_text(yaml.safe_dump({
-        "python": python_version, "build_dependencies": ["pip"],
-        "dependencies": ["-r requirements.txt"]}))
-    (directory / "conda.yaml").write_text(yaml.safe_dump({
-        "name": "seedbed-model", "channels": ["conda-forge"],
-        "dependencies": [f"python={python_version}", "pip", {"pip": requirements}]}))
+    (directory / "python_env.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "python": python_version,
+                "build_dependencies": ["pip"],
+                "dependencies": ["-r requirements.txt"],
+            }
+        )
+    )
+    (directory / "conda.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "name": "seedbed-model",
+                "channels": ["conda-forge"],
+                "dependencies": [f"python={python_version}", "pip", {"pip": requirements}],
+            }
+        )
+    )
     return directory
 
 

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import RowMapping, func, select
 from sqlalchemy.engine import Connection
 
 from seedbed.auth import audit
@@ -45,7 +45,7 @@ class RegisteredModel:
     aliases: dict[str, int]
 
 
-def _version(row: Mapping[str, Any], aliases: list[str]) -> ModelVersion:
+def _version(row: RowMapping, aliases: list[str]) -> ModelVersion:
     return ModelVersion(
         name=row["name"],
         version=row["version"],
@@ -202,9 +202,13 @@ def get_model(workspace: Workspace, name: str) -> RegisteredModel:
 
 def list_models(workspace: Workspace) -> list[RegisteredModel]:
     with workspace.engine.connect() as connection:
-        names = connection.execute(
-            select(registered_models.c.name).order_by(registered_models.c.updated_at.desc())
-        ).scalars().all()
+        names = (
+            connection.execute(
+                select(registered_models.c.name).order_by(registered_models.c.updated_at.desc())
+            )
+            .scalars()
+            .all()
+        )
     return [get_model(workspace, name) for name in names]
 
 
@@ -222,8 +226,7 @@ def list_versions(workspace: Workspace, name: str) -> list[ModelVersion]:
         )
         aliases = _aliases(connection, name)
     return [
-        _version(row, sorted(a for a, v in aliases.items() if v == row["version"]))
-        for row in rows
+        _version(row, sorted(a for a, v in aliases.items() if v == row["version"])) for row in rows
     ]
 
 
@@ -242,6 +245,7 @@ def versions_of_run(workspace: Workspace, run_id: str) -> list[ModelVersion]:
         found = []
         for row in rows:
             aliases = _aliases(connection, row["name"])
-            found.append(_version(row, sorted(a for a, v in aliases.items()
-                                              if v == row["version"])))
+            found.append(
+                _version(row, sorted(a for a, v in aliases.items() if v == row["version"]))
+            )
     return found

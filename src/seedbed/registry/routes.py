@@ -57,7 +57,11 @@ def api_register(
     name: str, body: VersionCreate, workspace: WorkspaceDep, user: EditorUser
 ) -> ModelVersion:
     return model_service.register_version(
-        workspace, name, body.run_id, body.artifact_path, description=body.description,
+        workspace,
+        name,
+        body.run_id,
+        body.artifact_path,
+        description=body.description,
         user=user.username,
     )
 
@@ -99,5 +103,9 @@ def models_page(request: Request, workspace: WorkspaceDep, user: CurrentUser) ->
 
 @router.get("/ui/models/{name}", include_in_schema=False)
 def model_page(request: Request, name: str, workspace: WorkspaceDep, user: CurrentUser) -> Response:
-    return render(request, "registry/model.html", model=model_service.get_model(workspace, name),
-                  versions=model_service.list_versions(workspace, name))
+    return render(
+        request,
+        "registry/model.html",
+        model=model_service.get_model(workspace, name),
+        versions=model_service.list_versions(workspace, name),
+    )

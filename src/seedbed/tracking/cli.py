@@ -25,8 +25,11 @@ def experiments(as_json: Json = False) -> None:
             rows = ws.experiments().to_dict(orient="records")
     except SeedbedError as exc:
         raise fail(exc) from None
-    emit([{k: r[k] for k in ("id", "name", "run_count")} for r in rows] if not as_json else rows,
-         as_json, "Experiments")
+    emit(
+        [{k: r[k] for k in ("id", "name", "run_count")} for r in rows] if not as_json else rows,
+        as_json,
+        "Experiments",
+    )
 
 
 @app.command("list")
@@ -45,6 +48,16 @@ def list_runs(
     if as_json:
         emit(runs, True)
         return
-    emit([{"id": r["id"][:8], "name": r["name"], "status": r["status"],
-           **{k: f"{v:.4g}" for k, v in sorted(r["metrics"].items())}} for r in runs],
-         False, f"Runs of {experiment}")
+    emit(
+        [
+            {
+                "id": r["id"][:8],
+                "name": r["name"],
+                "status": r["status"],
+                **{k: f"{v:.4g}" for k, v in sorted(r["metrics"].items())},
+            }
+            for r in runs
+        ],
+        False,
+        f"Runs of {experiment}",
+    )

@@ -109,8 +109,11 @@ def api_end_run(run_id: str, body: RunEnd, workspace: WorkspaceDep, user: Editor
 
 @router.get("/ui/experiments", include_in_schema=False)
 def experiments_page(request: Request, workspace: WorkspaceDep, user: CurrentUser) -> Response:
-    return render(request, "tracking/experiments.html",
-                  experiments=experiment_service.list_experiments(workspace))
+    return render(
+        request,
+        "tracking/experiments.html",
+        experiments=experiment_service.list_experiments(workspace),
+    )
 
 
 @router.get("/ui/experiments/{experiment_id}", include_in_schema=False)
@@ -120,8 +123,13 @@ def experiment_page(
     experiment = experiment_service.get_experiment(workspace, experiment_id)
     runs = run_service.list_runs(workspace, experiment_id)
     metric_keys = sorted({key for run in runs for key in run.metrics})
-    return render(request, "tracking/experiment.html", experiment=experiment, runs=runs,
-                  metric_keys=metric_keys)
+    return render(
+        request,
+        "tracking/experiment.html",
+        experiment=experiment,
+        runs=runs,
+        metric_keys=metric_keys,
+    )
 
 
 @router.get("/ui/runs/{run_id}", include_in_schema=False)
@@ -129,5 +137,11 @@ def run_page(request: Request, run_id: str, workspace: WorkspaceDep, user: Curre
     run = run_service.get_run(workspace, run_id)
     experiment = experiment_service.get_experiment(workspace, run.experiment_id)
     artifacts = workspace.artifacts.list(run.artifact_key)
-    return render(request, "tracking/run.html", run=run, experiment=experiment,
-                  artifacts=artifacts, model_versions=versions_of_run(workspace, run_id))
+    return render(
+        request,
+        "tracking/run.html",
+        run=run,
+        experiment=experiment,
+        artifacts=artifacts,
+        model_versions=versions_of_run(workspace, run_id),
+    )

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import RowMapping, and_, select
 from sqlalchemy.engine import Connection
 
 from seedbed.auth import audit
@@ -85,7 +85,7 @@ def start_run(
     return get_run(workspace, run_id)
 
 
-def _require_run(connection: Connection, run_id: str) -> Mapping[str, Any]:
+def _require_run(connection: Connection, run_id: str) -> RowMapping:
     row = connection.execute(select(runs).where(runs.c.id == run_id)).mappings().first()
     if row is None:
         raise NotFound(f"No run with id {run_id!r}.")
@@ -136,8 +136,9 @@ def log_metrics(
             number = float(value)
         except (TypeError, ValueError) as exc:
             raise Invalid(f"Metric {key!r} must be a number, got {value!r}.") from exc
-        points.append({"run_id": run_id, "key": key, "value": number, "step": step,
-                       "timestamp": stamp})
+        points.append(
+            {"run_id": run_id, "key": key, "value": number, "step": step, "timestamp": stamp}
+        )
     if not points:
         return
     with workspace.engine.begin() as connection:
@@ -212,7 +213,7 @@ def get_run(workspace: Workspace, run_id: str) -> Run:
     return run
 
 
-def _run(row: Mapping[str, Any]) -> Run:
+def _run(row: RowMapping) -> Run:
     return Run(
         id=row["id"],
         experiment_id=row["experiment_id"],
@@ -239,8 +240,11 @@ def list_runs(workspace: Workspace, experiment_id: int) -> list[Run]:
         if not by_id:
             return []
         ids = list(by_id)
-        for table, attribute in ((run_params, "params"), (latest_metrics, "metrics"),
-                                 (run_tags, "tags")):
+        for table, attribute in (
+            (run_params, "params"),
+            (latest_metrics, "metrics"),
+            (run_tags, "tags"),
+        ):
             rows = connection.execute(
                 select(table.c.run_id, table.c.key, table.c.value).where(table.c.run_id.in_(ids))
             ).all()

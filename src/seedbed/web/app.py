@@ -72,8 +72,9 @@ def create_app(workspace: Workspace) -> FastAPI:
         session_cookie="seedbed_session",
         max_age=workspace.settings.session_max_age_s,
         same_site="lax",
-        https_only=bool(workspace.settings.public_url
-                        and workspace.settings.public_url.startswith("https")),
+        https_only=bool(
+            workspace.settings.public_url and workspace.settings.public_url.startswith("https")
+        ),
     )
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(workspace))
     return app

@@ -16,9 +16,16 @@ from seedbed.web.templating import render
 
 log = logging.getLogger(__name__)
 
-TITLES = {400: "Bad request", 401: "Log in first", 403: "Not allowed", 404: "Not found",
-          405: "Method not allowed", 409: "Conflict", 422: "Invalid input",
-          500: "Something went wrong"}
+TITLES = {
+    400: "Bad request",
+    401: "Log in first",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    422: "Invalid input",
+    500: "Something went wrong",
+}
 
 
 def error_response(
@@ -29,8 +36,14 @@ def error_response(
         if details is not None:
             body["details"] = details
         return JSONResponse({"error": body}, status_code=status)
-    return render(request, "error.html", status_code=status, status=status,
-                  title=TITLES.get(status, "Error"), message=message)
+    return render(
+        request,
+        "error.html",
+        status_code=status,
+        status=status,
+        title=TITLES.get(status, "Error"),
+        message=message,
+    )
 
 
 def _describe_validation(exc: RequestValidationError) -> str:
@@ -48,8 +61,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
-        return error_response(request, 422, "invalid", _describe_validation(exc),
-                              details=jsonable(exc.errors()))
+        return error_response(
+            request, 422, "invalid", _describe_validation(exc), details=jsonable(exc.errors())
+        )
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
@@ -64,8 +78,12 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("Unhandled error on %s %s", request.method, request.url.path)
-        return error_response(request, 500, "internal",
-                              "seedbed hit an unexpected error; the server log has the details.")
+        return error_response(
+            request,
+            500,
+            "internal",
+            "seedbed hit an unexpected error; the server log has the details.",
+        )
 
 
 def jsonable(errors: Any) -> Any:

@@ -34,9 +34,12 @@ def favicon() -> RedirectResponse:
 
 def _safe_next(target: str | None) -> str:
     """Only same-site paths, so the login link cannot bounce a user to another site."""
-    if not target or not target.startswith("/") or target.startswith("//") or urlsplit(
-        target
-    ).netloc:
+    if (
+        not target
+        or not target.startswith("/")
+        or target.startswith("//")
+        or urlsplit(target).netloc
+    ):
         return "/ui/"
     return target
 
@@ -44,8 +47,13 @@ def _safe_next(target: str | None) -> str:
 def _log_in(request: Request, workspace: WorkspaceDep, token: str, target: str) -> Response:
     user = tokens.authenticate(workspace, token.strip())
     if user is None:
-        return render(request, "login.html", status_code=401, next=target,
-                      error="That token is not valid (mistyped, revoked or expired).")
+        return render(
+            request,
+            "login.html",
+            status_code=401,
+            next=target,
+            error="That token is not valid (mistyped, revoked or expired).",
+        )
     request.session.clear()
     request.session[SESSION_USER] = user.id
     audit.record(workspace, user.username, "user.login")
@@ -94,31 +102,55 @@ def home(request: Request, workspace: WorkspaceDep, user: CurrentUser) -> Respon
         "Runs": sum(e.run_count for e in experiments),
         "Registered models": len(list_models(workspace)),
     }
-    return render(request, "home.html", summary=summary,
-                  activity=audit.recent(workspace, limit=15), workspace_root=workspace.root)
+    return render(
+        request,
+        "home.html",
+        summary=summary,
+        activity=audit.recent(workspace, limit=15),
+        workspace_root=workspace.root,
+    )
 
 
 @router.get("/ui/features")
 def features_page(request: Request, workspace: WorkspaceDep, user: CurrentUser) -> Response:
     files = sorted(p.name for p in workspace.features_dir.glob("*.py"))
-    return render(request, "section.html", section="Features", files=files,
-                  folder=workspace.features_dir,
-                  note="Feature definitions are Python files in this folder.")
+    return render(
+        request,
+        "section.html",
+        section="Features",
+        files=files,
+        folder=workspace.features_dir,
+        note="Feature definitions are Python files in this folder.",
+    )
 
 
 @router.get("/ui/notebooks")
 def notebooks_page(request: Request, workspace: WorkspaceDep, user: CurrentUser) -> Response:
-    files = sorted(str(p.relative_to(workspace.notebooks_dir))
-                   for p in workspace.notebooks_dir.rglob("*.ipynb")
-                   if ".ipynb_checkpoints" not in p.parts)
-    return render(request, "section.html", section="Notebooks", files=files,
-                  folder=workspace.notebooks_dir, note="Notebooks of this workspace.")
+    files = sorted(
+        str(p.relative_to(workspace.notebooks_dir))
+        for p in workspace.notebooks_dir.rglob("*.ipynb")
+        if ".ipynb_checkpoints" not in p.parts
+    )
+    return render(
+        request,
+        "section.html",
+        section="Notebooks",
+        files=files,
+        folder=workspace.notebooks_dir,
+        note="Notebooks of this workspace.",
+    )
 
 
 @router.get("/ui/jobs")
 def jobs_page(request: Request, user: CurrentUser) -> Response:
-    return render(request, "section.html", section="Jobs", files=None, folder=None,
-                  note="No jobs have run in this workspace.")
+    return render(
+        request,
+        "section.html",
+        section="Jobs",
+        files=None,
+        folder=None,
+        note="No jobs have run in this workspace.",
+    )
 
 
 @router.get("/ui/environment")
@@ -127,14 +159,14 @@ def environment_page(request: Request, user: CurrentUser) -> Response:
         ((d.metadata["Name"] or "?", d.version) for d in metadata.distributions()),
         key=lambda item: item[0].lower(),
     )
-    return render(request, "environment.html", python=platform.python_version(),
-                  packages=packages)
+    return render(request, "environment.html", python=platform.python_version(), packages=packages)
 
 
 @router.get("/ui/admin")
 def admin_page(request: Request, workspace: WorkspaceDep, user: AdminUser) -> Response:
-    return render(request, "admin.html", users=users.list_users(workspace),
-                  tokens=tokens.list_tokens(workspace, user))
-
-
-
+    return render(
+        request,
+        "admin.html",
+        users=users.list_users(workspace),
+        tokens=tokens.list_tokens(workspace, user),
+    )

