@@ -42,6 +42,7 @@ select f.carrier, f.origin, f.month::bigint as month,
 from flights f
 left join weather w on w.origin = f.origin and w.time_hour = f.time_hour
 where f.dep_delay is not null
+order by f.year, f.month, f.day, f.sched_dep_time, f.carrier, f.flight, f.tailnum
 """
 
 Progress = Callable[[str], None]
@@ -173,7 +174,13 @@ def train_and_register(workspace: Workspace, user: str) -> None:
     inputs = model_format.infer_inputs(train[FEATURES])
     example = train[FEATURES].iloc[0].to_dict()
     with tempfile.TemporaryDirectory() as folder:
-        model_format.save_sklearn_model(model, Path(folder) / "model", inputs, example)
+        model_format.save_sklearn_model(
+            model,
+            Path(folder) / "model",
+            inputs,
+            example,
+            class_labels={"0": "on time (≤ 15 min late)", "1": "delayed > 15 min"},
+        )
         workspace.artifacts.put_dir(Path(folder) / "model", f"{run.artifact_key}/model")
     end_run(workspace, run.id)
 

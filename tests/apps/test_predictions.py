@@ -28,9 +28,9 @@ def test_inputs_are_coerced_from_form_strings() -> None:
 @pytest.mark.parametrize(
     ("row", "message"),
     [
-        ({"n": "1.5", "x": 1, "ok": "yes", "colour": "red"}, "'n': '1.5' is not a valid long"),
-        ({"n": 1, "x": "abc", "ok": "yes", "colour": "red"}, "not a valid double"),
-        ({"n": 1, "x": 1, "ok": "maybe", "colour": "red"}, "not a valid boolean"),
+        ({"n": "1.5", "x": 1, "ok": "yes", "colour": "red"}, "'n': '1.5' is not a whole number"),
+        ({"n": 1, "x": "abc", "ok": "yes", "colour": "red"}, "not a number"),
+        ({"n": 1, "x": 1, "ok": "maybe", "colour": "red"}, "not true or false"),
         ({"n": 1, "x": 1, "ok": "yes", "colour": "green"}, "not one of the values seen"),
         ({"n": None, "x": 1, "ok": "yes", "colour": "red"}, "a value is required"),
         ({"n": 1, "x": 1, "ok": "yes", "colour": "red", "extra": 1}, "unknown fields extra"),

@@ -50,7 +50,7 @@ def test_demo_form_predicts(demo_workspace: Workspace) -> None:
         assert answer.status_code == 200 and "Prediction:" in answer.text
         assert answer.text.count("%</td>") == 2  # both class probabilities
         wrong = browser.post(DEMO, data={**form, "sched_hour": "1.5"})
-        assert wrong.status_code == 400 and "not a valid long" in wrong.text
+        assert wrong.status_code == 400 and "not a whole number" in wrong.text
         forged = browser.post(DEMO, data={**form, "csrf_token": "forged"})
         assert forged.status_code == 403 and "CSRF" in forged.text
 

@@ -14,6 +14,12 @@ from seedbed.errors import Invalid
 from seedbed.registry.loading import LoadedModel
 from seedbed.registry.model_format import InputColumn
 
+_KINDS = {
+    "long": "a whole number",
+    "double": "a number",
+    "boolean": "true or false",
+    "datetime": "a date and time",
+}
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off", ""}
 
@@ -48,7 +54,8 @@ def _coerce(column: InputColumn, value: Any, row: int) -> Any:
         if column.type == "datetime":
             return pd.Timestamp(value)
     except (TypeError, ValueError) as exc:
-        raise Invalid(f"{where}: {value!r} is not a valid {column.type}.") from exc
+        kind = _KINDS.get(column.type, column.type)
+        raise Invalid(f"{where}: {value!r} is not {kind}.") from exc
     text = str(value)
     if column.choices is not None and text not in column.choices:
         shown = ", ".join(column.choices[:20])

@@ -44,6 +44,7 @@ def api_tables(workspace: WorkspaceDep, user: CurrentUser) -> list[TableInfo]:
 
 @router.get("/api/v1/tables/{name}", tags=["data"])
 def api_table(name: str, workspace: WorkspaceDep, user: CurrentUser) -> TableInfo:
+    """Schema and row count of one warehouse table."""
     return workspace.warehouse.describe(name)
 
 

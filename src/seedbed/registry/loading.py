@@ -5,7 +5,7 @@ from __future__ import annotations
 import tempfile
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ class LoadedModel:
     estimator: Any
     inputs: list[model_format.InputColumn]
     input_example: dict[str, Any]
+    class_labels: dict[str, str] = field(default_factory=dict)
 
 
 class ModelLoader:
@@ -50,4 +51,5 @@ class ModelLoader:
             estimator = model_format.load_model(local)
             inputs = model_format.model_inputs(local)
             example = model_format.read_input_example(local)
-        return LoadedModel(version, estimator, inputs, example)
+            labels = model_format.class_labels(local)
+        return LoadedModel(version, estimator, inputs, example, labels)

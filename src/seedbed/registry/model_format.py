@@ -60,8 +60,9 @@ def save_sklearn_model(
     inputs: list[InputColumn],
     input_example: dict[str, Any],
     output_type: str = "long",
+    class_labels: dict[str, str] | None = None,
 ) -> Path:
-    """Write `model` (a fitted scikit-learn estimator) as an MLmodel folder."""
+    """`class_labels` names the classes for people, e.g. {"1": "delayed > 15 min"}."""
     import sklearn
 
     directory.mkdir(parents=True, exist_ok=True)
@@ -105,7 +106,10 @@ def save_sklearn_model(
             "type": "dataframe",
             "pandas_orient": "split",
         },
-        "metadata": {"seedbed_inputs": [c.to_dict() for c in inputs]},
+        "metadata": {
+            "seedbed_inputs": [c.to_dict() for c in inputs],
+            "seedbed_class_labels": dict(class_labels or {}),
+        },
         "mlflow_version": "2.14.0",  # the format version we follow; mlflow checks it loosely
     }
     (directory / "MLmodel").write_text(yaml.safe_dump(mlmodel, sort_keys=False))
@@ -190,3 +194,9 @@ def read_input_example(directory: Path) -> dict[str, Any]:
     if isinstance(data, dict):
         return data
     return {}
+
+
+def class_labels(directory: Path) -> dict[str, str]:
+    """Readable names of the classes, when the model was saved with them."""
+    metadata = read_mlmodel(directory).get("metadata") or {}
+    return {str(k): str(v) for k, v in (metadata.get("seedbed_class_labels") or {}).items()}

@@ -39,16 +39,19 @@ class PredictResponse(BaseModel):
 
 @router.get("/api/v1/models", tags=["registry"])
 def api_models(workspace: WorkspaceDep, user: CurrentUser) -> list[RegisteredModel]:
+    """Registered models with their latest version and aliases."""
     return model_service.list_models(workspace)
 
 
 @router.get("/api/v1/models/{name}", tags=["registry"])
 def api_model(name: str, workspace: WorkspaceDep, user: CurrentUser) -> RegisteredModel:
+    """One registered model."""
     return model_service.get_model(workspace, name)
 
 
 @router.get("/api/v1/models/{name}/versions", tags=["registry"])
 def api_versions(name: str, workspace: WorkspaceDep, user: CurrentUser) -> list[ModelVersion]:
+    """Versions of a registered model, newest first."""
     return model_service.list_versions(workspace, name)
 
 
@@ -56,6 +59,7 @@ def api_versions(name: str, workspace: WorkspaceDep, user: CurrentUser) -> list[
 def api_register(
     name: str, body: VersionCreate, workspace: WorkspaceDep, user: EditorUser
 ) -> ModelVersion:
+    """Register the model a run logged as the next version."""
     return model_service.register_version(
         workspace,
         name,
@@ -78,6 +82,7 @@ def api_version(
 def api_set_alias(
     name: str, alias: str, body: AliasSet, workspace: WorkspaceDep, user: EditorUser
 ) -> None:
+    """Point an alias (such as champion) at a version."""
     model_service.set_alias(workspace, name, alias, body.version, user.username)
 
 

@@ -50,6 +50,7 @@ class RunEnd(BaseModel):
 
 @router.get("/api/v1/experiments", tags=["tracking"])
 def api_experiments(workspace: WorkspaceDep, user: CurrentUser) -> list[Experiment]:
+    """Active experiments, newest first, with their run counts."""
     return experiment_service.list_experiments(workspace)
 
 
@@ -57,6 +58,7 @@ def api_experiments(workspace: WorkspaceDep, user: CurrentUser) -> list[Experime
 def api_create_experiment(
     body: ExperimentCreate, workspace: WorkspaceDep, user: EditorUser
 ) -> Experiment:
+    """Create an experiment (editors and admins)."""
     return experiment_service.create_experiment(
         workspace, body.name, body.description, user.username
     )
@@ -64,11 +66,13 @@ def api_create_experiment(
 
 @router.get("/api/v1/experiments/{experiment_id}/runs", tags=["tracking"])
 def api_runs(experiment_id: int, workspace: WorkspaceDep, user: CurrentUser) -> list[Run]:
+    """Runs of an experiment, newest first, with params, latest metrics and tags."""
     return run_service.list_runs(workspace, experiment_id)
 
 
 @router.post("/api/v1/runs", tags=["tracking"], status_code=201)
 def api_start_run(body: RunCreate, workspace: WorkspaceDep, user: EditorUser) -> Run:
+    """Start a run in the named experiment, creating the experiment if needed."""
     experiment = experiment_service.get_or_create_experiment(
         workspace, body.experiment, user.username
     )
@@ -77,16 +81,19 @@ def api_start_run(body: RunCreate, workspace: WorkspaceDep, user: EditorUser) ->
 
 @router.get("/api/v1/runs/{run_id}", tags=["tracking"])
 def api_run(run_id: str, workspace: WorkspaceDep, user: CurrentUser) -> Run:
+    """One run with its params, latest metrics and tags."""
     return run_service.get_run(workspace, run_id)
 
 
 @router.post("/api/v1/runs/{run_id}/params", tags=["tracking"], status_code=204)
 def api_log_params(run_id: str, body: Params, workspace: WorkspaceDep, user: EditorUser) -> None:
+    """Log params; each is write-once (a different value is a 409)."""
     run_service.log_params(workspace, run_id, body.params)
 
 
 @router.post("/api/v1/runs/{run_id}/metrics", tags=["tracking"], status_code=204)
 def api_log_metrics(run_id: str, body: Metrics, workspace: WorkspaceDep, user: EditorUser) -> None:
+    """Log one point per metric at a step."""
     run_service.log_metrics(workspace, run_id, body.metrics, body.step, body.timestamp)
 
 
@@ -94,16 +101,19 @@ def api_log_metrics(run_id: str, body: Metrics, workspace: WorkspaceDep, user: E
 def api_metric_history(
     run_id: str, key: str, workspace: WorkspaceDep, user: CurrentUser
 ) -> list[MetricPoint]:
+    """Every logged point of one metric, by step."""
     return run_service.metric_history(workspace, run_id, key)
 
 
 @router.post("/api/v1/runs/{run_id}/tags", tags=["tracking"], status_code=204)
 def api_set_tags(run_id: str, body: Tags, workspace: WorkspaceDep, user: EditorUser) -> None:
+    """Set or overwrite tags."""
     run_service.set_tags(workspace, run_id, body.tags)
 
 
 @router.post("/api/v1/runs/{run_id}/end", tags=["tracking"])
 def api_end_run(run_id: str, body: RunEnd, workspace: WorkspaceDep, user: EditorUser) -> Run:
+    """End a run as FINISHED, FAILED or KILLED."""
     return run_service.end_run(workspace, run_id, body.status)
 
 

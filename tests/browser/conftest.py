@@ -1,0 +1,122 @@
+"""Browser fixtures: Debian's Chromium through Playwright, a real demo server, a watched page."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import Browser, ConsoleMessage, Page, Request, Response, sync_playwright
+
+from server_process import SeedbedServer
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Browser]:
+    """Debian's Chromium, headless; never a downloaded browser."""
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.fail("Debian's Chromium is missing: `apt-get install chromium` provides it.")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=executable, headless=True, args=CHROMIUM_ARGS
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="session")
+def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeedbedServer]:
+    """One real `seedbed up --demo` on a random port, shared by the browser tests."""
+    with SeedbedServer(tmp_path_factory.mktemp("browser") / "ws", demo=True) as server:
+        yield server
+
+
+@dataclass
+class Watch:
+    """What the page sent (`posts`) and what went wrong: console and page errors, failed
+    requests, 4xx/5xx answers.
+
+    `allow(status, path)` marks one deliberate error answer (e.g. a wrong login token) as fine.
+    """
+
+    server_url: str
+    problems: list[str] = field(default_factory=list)
+    allowed: set[tuple[int, str]] = field(default_factory=set)
+    posts: list[str] = field(default_factory=list)
+
+    def allow(self, status: int, path: str) -> None:
+        self.allowed.add((status, path))
+
+    def on_request(self, request: Request) -> None:
+        if request.method == "POST":
+            self.posts.append(urlsplit(request.url).path)
+
+    def on_console(self, message: ConsoleMessage) -> None:
+        if message.type != "error":
+            return
+        # Chromium also logs every error answer to the console; a deliberate one is not a fault.
+        if any(f"status of {status} " in message.text for status, _ in self.allowed):
+            return
+        self.problems.append(f"console error: {message.text} ({message.location.get('url')})")
+
+    def on_page_error(self, error: Exception) -> None:
+        self.problems.append(f"page error: {error}")
+
+    def on_request_failed(self, request: Request) -> None:
+        if request.url.startswith(self.server_url):
+            self.problems.append(
+                f"request failed: {request.method} {request.url} ({request.failure})"
+            )
+
+    def on_response(self, response: Response) -> None:
+        if response.status < 400 or not response.url.startswith(self.server_url):
+            return
+        if (response.status, urlsplit(response.url).path) in self.allowed:
+            return
+        self.problems.append(f"HTTP {response.status}: {response.request.method} {response.url}")
+
+    def assert_clean(self) -> None:
+        assert self.problems == [], "the browser saw problems:\n" + "\n".join(self.problems)
+
+
+@dataclass
+class Tab:
+    page: Page
+    watch: Watch
+
+    def shot(self, name: str) -> None:
+        """A full-page screenshot into test-artifacts/browser/NAME.png."""
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        self.page.evaluate("window.scrollTo(0, 0)")  # keeps the sticky nav at the top
+        self.page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+@pytest.fixture
+def tab(chromium: Browser, demo_server: SeedbedServer) -> Iterator[Tab]:
+    """A fresh browser context (no cookies) whose page reports every problem to a Watch."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    watch = Watch(server_url=demo_server.url)
+    page.on("console", watch.on_console)
+    page.on("pageerror", watch.on_page_error)
+    page.on("request", watch.on_request)
+    page.on("requestfailed", watch.on_request_failed)
+    page.on("response", watch.on_response)
+    yield Tab(page, watch)
+    context.close()
