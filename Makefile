@@ -44,6 +44,7 @@ check: install-dev
 	$(BIN)/mypy
 
 bench: install-dev
+	$(BIN)/python -m pip install --quiet -e ".[bench]"
 	$(BIN)/python bench/startup.py
 
 clean:
