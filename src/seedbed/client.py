@@ -7,11 +7,13 @@ databases directly, since the server is their only writer.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import os
-from collections.abc import Mapping
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, NoReturn
 
 import httpx
 import pandas as pd
@@ -30,6 +32,7 @@ _ERRORS: dict[int, type[errors.SeedbedError]] = {
     401: errors.Unauthorized,
     403: errors.Forbidden,
     404: errors.NotFound,
+    413: errors.TooLarge,
     409: errors.Conflict,
     422: errors.Invalid,
 }
@@ -85,6 +88,7 @@ class Client:
             base_url=self.url, headers={"Authorization": f"Bearer {token}"}, timeout=timeout
         )
         self.models = ModelsClient(self)
+        self.datasets = DatasetsClient(self)
 
     def __repr__(self) -> str:
         return f"seedbed.Client({self.url!r})"
@@ -103,11 +107,23 @@ class Client:
         response = self._http.request(method, path, **kwargs)
         if response.is_success:
             return response
+        self._raise(response)
+
+    def _raise(self, response: httpx.Response) -> NoReturn:
         try:
             message = response.json()["error"]["message"]
         except (ValueError, KeyError, TypeError):
             message = response.text or response.reason_phrase
         raise _ERRORS.get(response.status_code, errors.SeedbedError)(message)
+
+    @contextlib.contextmanager
+    def stream(self, method: str, path: str, **kwargs: Any) -> Iterator[httpx.Response]:
+        """Like `request`, for large answers read piece by piece."""
+        with self._http.stream(method, path, **kwargs) as response:
+            if not response.is_success:
+                response.read()
+                self._raise(response)
+            yield response
 
     def health(self) -> bool:
         return self._http.get("/health").text == "OK"
@@ -125,12 +141,17 @@ class Client:
         return _read_arrow(response.content).to_pandas()
 
     def sql_arrow(self, query: str, limit: int | None = None) -> pa.Table:
+        """Run SQL on the warehouse and keep the result as Arrow."""
         response = self.request("POST", "/api/v1/sql", json={"query": query, "limit": limit})
         return _read_arrow(response.content)
 
     def sql(self, query: str, limit: int | None = None) -> pd.DataFrame:
         """Run SQL on the warehouse; the result travels as Arrow and arrives as pandas."""
         return self.sql_arrow(query, limit).to_pandas()
+
+    def query(self, query: str, limit: int | None = None) -> QueryResult:
+        """Run SQL and choose the form later: `.pandas()`, `.arrow()` or `.polars()`."""
+        return QueryResult(self.sql_arrow(query, limit))
 
     def experiments(self) -> pd.DataFrame:
         return pd.DataFrame(self.request("GET", "/api/v1/experiments").json())
@@ -233,6 +254,124 @@ class ModelsClient:
         )
         predictions: builtins.list[dict[str, Any]] = response.json()["predictions"]
         return predictions
+
+
+class QueryResult:
+    """A query result held as Arrow, converted on request."""
+
+    def __init__(self, table: pa.Table) -> None:
+        self.table = table
+
+    def __len__(self) -> int:
+        return int(self.table.num_rows)
+
+    def arrow(self) -> pa.Table:
+        return self.table
+
+    def pandas(self) -> pd.DataFrame:
+        return self.table.to_pandas()
+
+    def polars(self) -> Any:
+        """A polars DataFrame (needs `pip install seedbed[polars]`)."""
+        try:
+            import polars
+        except ImportError as exc:
+            raise errors.Invalid("polars is not installed: pip install 'seedbed[polars]'.") from exc
+        return polars.from_arrow(self.table)
+
+
+class DatasetsClient:
+    """`ws.datasets`: upload files or DataFrames as versioned datasets, and read them back."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def upload(
+        self,
+        source: str | Path | pd.DataFrame,
+        name: str,
+        description: str = "",
+        progress: Callable[[int, int], None] | None = None,
+    ) -> dict[str, Any]:
+        """Upload a file (CSV, TSV, Parquet, JSON Lines, Excel) or a DataFrame as the next
+        version of `name`; identical content adds no version. Returns the published version
+        with `created` telling whether it is new."""
+        if isinstance(source, pd.DataFrame):
+            with tempfile.TemporaryDirectory(prefix="seedbed-upload-") as folder:
+                path = Path(folder) / f"{name}.parquet"
+                source.to_parquet(path, index=False)
+                return self.upload(path, name, description, progress)
+        path = Path(source)
+        if not path.is_file():
+            raise errors.Invalid(f"{path} is not a file.")
+        size = path.stat().st_size
+        staged = self._client.request(
+            "POST",
+            "/api/v1/uploads",
+            params={"filename": path.name},
+            content=_chunks(path, size, progress),
+            headers={"content-length": str(size), "content-type": "application/octet-stream"},
+        ).json()
+        published: dict[str, Any] = self._client.request(
+            "POST",
+            f"/api/v1/uploads/{staged['id']}/publish",
+            json={"name": name, "description": description},
+        ).json()
+        return published
+
+    def list(self) -> builtins.list[dict[str, Any]]:
+        """Datasets with their versions, most recently updated first."""
+        found: builtins.list[dict[str, Any]] = self._client.request(
+            "GET", "/api/v1/datasets"
+        ).json()
+        return found
+
+    def get(self, name: str) -> dict[str, Any]:
+        """A dataset with its versions."""
+        found: dict[str, Any] = self._client.request("GET", f"/api/v1/datasets/{name}").json()
+        return found
+
+    def show(self, name: str, version: int | None = None) -> dict[str, Any]:
+        """A dataset's versions, and one version's columns with their types and statistics."""
+        dataset = self.get(name)
+        reference = "latest" if version is None else str(version)
+        summary: dict[str, Any] = self._client.request(
+            "GET", f"/api/v1/datasets/{name}/versions/{reference}/columns"
+        ).json()
+        return {
+            "name": dataset["name"],
+            "description": dataset["description"],
+            "versions": dataset["versions"],
+            **summary,
+        }
+
+    def download(self, name: str, target: str | Path, version: int | None = None) -> Path:
+        """Save a version's rows as a Parquet file."""
+        reference = "latest" if version is None else str(version)
+        path = Path(target)
+        url = f"/api/v1/datasets/{name}/versions/{reference}/data"
+        with self._client.stream("GET", url) as response, path.open("wb") as handle:
+            for chunk in response.iter_bytes():
+                handle.write(chunk)
+        return path
+
+    def read(self, name: str, version: int | None = None) -> pd.DataFrame:
+        """A version's rows as pandas."""
+        with tempfile.TemporaryDirectory(prefix="seedbed-dataset-") as folder:
+            path = self.download(name, Path(folder) / "data.parquet", version)
+            return pd.read_parquet(path)
+
+
+def _chunks(
+    path: Path, size: int, progress: Callable[[int, int], None] | None, chunk: int = 1 << 20
+) -> Iterator[bytes]:
+    sent = 0
+    with path.open("rb") as handle:
+        while block := handle.read(chunk):
+            sent += len(block)
+            if progress is not None:
+                progress(sent, size)
+            yield block
 
 
 def _read_arrow(payload: bytes) -> pa.Table:

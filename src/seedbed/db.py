@@ -24,7 +24,12 @@ NAMING = {
 metadata = MetaData(naming_convention=NAMING)
 
 # Each domain keeps its tables in its own module; they all hang on `metadata`.
-TABLE_MODULES = ("seedbed.auth.tables", "seedbed.tracking.tables", "seedbed.registry.tables")
+TABLE_MODULES = (
+    "seedbed.auth.tables",
+    "seedbed.data.tables",
+    "seedbed.tracking.tables",
+    "seedbed.registry.tables",
+)
 
 workspace_meta = Table(
     "workspace_meta",

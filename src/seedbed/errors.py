@@ -49,3 +49,10 @@ class ServerNotFound(SeedbedError):
     """The SDK or CLI could not reach a seedbed server."""
 
     code = "server_not_found"
+
+
+class TooLarge(Invalid):
+    """An upload is bigger than the configured limit."""
+
+    status_code = 413
+    code = "too_large"

@@ -57,6 +57,20 @@ class Settings(BaseSettings):
     warehouse_threads: int | None = Field(
         None, ge=1, description="Threads DuckDB may use. Default: DuckDB's own (all cores)."
     )
+    upload_max_bytes: int = Field(
+        10 * 1024**3, ge=1, description="Largest file an upload may be, in bytes (default 10 GiB)."
+    )
+    profile_max_rows: int = Field(
+        10_000_000,
+        ge=1000,
+        description="Profiles are exact up to this many rows; bigger datasets are sampled.",
+    )
+    sql_row_limit: int = Field(
+        10_000, ge=1, description="Rows the SQL console shows at most (the API has no cap)."
+    )
+    sql_timeout_s: float = Field(
+        60.0, gt=0, description="Statement timeout of the SQL console and /api/v1/sql, seconds."
+    )
     session_max_age_s: int = Field(
         14 * 24 * 3600, ge=60, description="How long a browser login lasts, in seconds."
     )

@@ -34,6 +34,16 @@ class ArtifactStore:
         protocol = self.fs.protocol if isinstance(self.fs.protocol, str) else self.fs.protocol[0]
         return f"{protocol}://{self.path(key)}"
 
+    def local_path(self, key: str) -> Path | None:
+        """A path on this machine for `key` when the store is a local folder, else None."""
+        protocol = self.fs.protocol if isinstance(self.fs.protocol, str) else self.fs.protocol[0]
+        return Path(self.path(key)) if protocol in ("file", "local") else None
+
+    def delete(self, key: str) -> None:
+        path = self.path(key)
+        if self.fs.exists(path):
+            self.fs.rm(path, recursive=True)
+
     def exists(self, key: str) -> bool:
         return bool(self.fs.exists(self.path(key)))
 
@@ -52,6 +62,18 @@ class ArtifactStore:
         temporary = f"{target}.tmp-{uuid.uuid4().hex}"
         self.fs.put_file(str(local), temporary)
         self.fs.mv(temporary, target)
+
+    def move_in(self, local: Path, key: str) -> None:
+        """Like put_file, but a local store takes the file over by renaming it (no copy)."""
+        target = self.local_path(key)
+        if target is None:
+            self.put_file(local, key)
+            return
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            local.replace(target)
+        except OSError:  # another filesystem: copy, then rename into place
+            self.put_file(local, key)
 
     def put_dir(self, local: Path, prefix: str) -> list[str]:
         """Copy a local folder under `prefix`; returns the keys written."""

@@ -153,7 +153,9 @@ def test_admin_pages_need_the_admin_role(local_workspace: Workspace) -> None:
         assert http.get("/ui/").status_code == 200
         refused = http.post("/api/v1/experiments", json={"name": "x"})
         assert refused.status_code == 403 and "editor" in refused.json()["error"]["message"]
-        assert http.post("/api/v1/sql", json={"query": "select 1"}).status_code == 403
+        assert http.post("/api/v1/sql", json={"query": "select 1"}).status_code == 200
+        write = http.post("/api/v1/sql", json={"query": "create table t as select 1"})
+        assert write.status_code == 403 and "SELECT" in write.json()["error"]["message"]
 
 
 def test_every_nav_page_renders(client: TestClient) -> None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
-from seedbed.cli_output import emit, fail
+from seedbed.cli_output import console, emit, fail
 from seedbed.client import connect
 from seedbed.errors import SeedbedError
 
@@ -44,3 +47,146 @@ def head(
     except SeedbedError as exc:
         raise fail(exc) from None
     emit(rows, as_json, name)
+
+
+@app.command("upload")
+def upload(
+    file: Annotated[Path, typer.Argument(help="CSV, TSV, Parquet, JSON Lines or Excel file.")],
+    name: Annotated[str, typer.Option("--name", "-n", help="Dataset name.")],
+    description: Annotated[str, typer.Option(help="What the data is.")] = "",
+    as_json: Json = False,
+) -> None:
+    """Upload a file as the next version of a dataset (identical content adds none).
+
+    Example: seedbed data upload sales.csv --name sales
+    """
+    try:
+        with connect() as ws:
+            if as_json:
+                result = ws.datasets.upload(file, name, description)
+            else:
+                with Progress(
+                    TextColumn("{task.description}"),
+                    BarColumn(),
+                    DownloadColumn(),
+                    TransferSpeedColumn(),
+                    console=console,
+                ) as bar:
+                    task = bar.add_task(
+                        f"Uploading {file.name}",
+                        total=file.stat().st_size if file.is_file() else None,
+                    )
+                    result = ws.datasets.upload(
+                        file,
+                        name,
+                        description,
+                        progress=lambda sent, total: bar.update(task, completed=sent),
+                    )
+    except SeedbedError as exc:
+        raise fail(exc) from None
+    if as_json:
+        typer.echo(json.dumps(result, indent=2))
+        return
+    version = result["version"]
+    if result["created"]:
+        console.print(
+            f"Published {name} v{version['version']}: {version['rows']:,} rows, "
+            f"{len(version['columns'])} columns."
+        )
+    else:
+        console.print(f"{name} v{version['version']} already holds this content; no new version.")
+
+
+@app.command("list")
+def list_datasets(as_json: Json = False) -> None:
+    """List datasets with their latest version.
+
+    Example: seedbed data list --json
+    """
+    try:
+        with connect() as ws:
+            found = ws.datasets.list()
+    except SeedbedError as exc:
+        raise fail(exc) from None
+    if as_json:
+        emit(found, True)
+        return
+    emit(
+        [
+            {
+                "name": d["name"],
+                "versions": len(d["versions"]),
+                "latest": d["versions"][0]["version"] if d["versions"] else "—",
+                "rows": d["versions"][0]["rows"] if d["versions"] else "—",
+                "updated": d["updated_at"],
+            }
+            for d in found
+        ],
+        False,
+        "Datasets",
+    )
+
+
+@app.command("show")
+def show(
+    name: Annotated[str, typer.Argument(help="Dataset name.")],
+    version: Annotated[int | None, typer.Option(help="Version (default: latest).")] = None,
+    as_json: Json = False,
+) -> None:
+    """Show a dataset: its versions, and the columns of one version with their statistics.
+
+    Example: seedbed data show sales --version 2 --json
+    """
+    try:
+        with connect() as ws:
+            details = ws.datasets.show(name, version)
+    except SeedbedError as exc:
+        raise fail(exc) from None
+    if as_json:
+        typer.echo(json.dumps(details, indent=2, default=str))
+        return
+    emit(
+        [
+            {
+                "version": v["version"],
+                "rows": v["rows"],
+                "source": v["source"],
+                "quality": v["quality"],
+                "author": v["author"],
+            }
+            for v in details["versions"]
+        ],
+        False,
+        f"Versions of {name}",
+    )
+    emit(
+        [
+            {
+                "column": c["name"],
+                "type": c["type"],
+                **{k: c[k] for k in ("null_share", "distinct_count", "min", "max") if k in c},
+            }
+            for c in details["columns"]
+        ],
+        False,
+        f"Columns of {name} v{details['version']}",
+    )
+
+
+@app.command("download")
+def download(
+    name: Annotated[str, typer.Argument(help="Dataset name.")],
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Target file.")] = None,
+    version: Annotated[int | None, typer.Option(help="Version (default: latest).")] = None,
+) -> None:
+    """Download a dataset version as a Parquet file.
+
+    Example: seedbed data download sales -o sales.parquet
+    """
+    target = output or Path(f"{name}.parquet")
+    try:
+        with connect() as ws:
+            ws.datasets.download(name, target, version)
+    except SeedbedError as exc:
+        raise fail(exc) from None
+    console.print(f"Saved {target}")

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from typing import Any, Literal
 
 import pyarrow as pa
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from seedbed.data.warehouse import TableInfo
-from seedbed.errors import Forbidden
-from seedbed.web.deps import CurrentUser, WorkspaceDep
-from seedbed.web.templating import render
+from seedbed.web.deps import CurrentUser, QueryRunnerDep, WorkspaceDep
 
 router = APIRouter()
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
@@ -22,6 +21,24 @@ PREVIEW_ROWS = 50
 class SqlRequest(BaseModel):
     query: str = Field(..., description="One SQL statement for the DuckDB warehouse.")
     limit: int | None = Field(None, ge=0, description="Return at most this many rows.")
+    timeout_s: float | None = Field(
+        None, gt=0, description="Statement timeout (default: the sql_timeout_s setting)."
+    )
+    query_id: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9_-]{8,64}$", description="Your id for it, to cancel it."
+    )
+    format: Literal["arrow", "json"] = Field(
+        "arrow",
+        description="arrow (an IPC stream) or json (rows for the console, capped "
+        "at the sql_row_limit setting).",
+    )
+
+
+class JsonResult(BaseModel):
+    columns: list[str]
+    types: list[str]
+    rows: list[list[Any]]
+    truncated: bool
 
 
 def arrow_bytes(table: pa.Table) -> bytes:
@@ -58,27 +75,48 @@ def api_table_rows(
     return Response(arrow_bytes(workspace.warehouse.head(name, limit)), media_type=ARROW_STREAM)
 
 
-@router.post("/api/v1/sql", tags=["data"], responses={200: {"content": {ARROW_STREAM: {}}}})
-def api_sql(body: SqlRequest, workspace: WorkspaceDep, user: CurrentUser) -> Response:
-    """Run SQL on the warehouse; the result comes back as an Arrow IPC stream."""
-    if not user.is_admin:
-        # Read-only execution for other roles arrives with the data-access work.
-        raise Forbidden("Only admins may run SQL on the warehouse for now.")
-    table = workspace.warehouse.query(body.query)
-    if body.limit is not None:
-        table = table.slice(0, body.limit)
+@router.post(
+    "/api/v1/sql",
+    tags=["data"],
+    response_model=None,
+    responses={200: {"content": {ARROW_STREAM: {}}}},
+)
+def api_sql(
+    body: SqlRequest, workspace: WorkspaceDep, runner: QueryRunnerDep, user: CurrentUser
+) -> Response | JsonResult:
+    """Run SQL on the warehouse (read-only for all but admins); the result comes back as an
+    Arrow IPC stream, or as JSON rows for the console."""
+    settings = workspace.settings
+    table = runner.run(
+        body.query,
+        user.username,
+        user.is_admin,
+        body.timeout_s or settings.sql_timeout_s,
+        body.query_id,
+    )
+    limit = body.limit
+    if body.format == "json":
+        limit = min(limit if limit is not None else settings.sql_row_limit, settings.sql_row_limit)
+    truncated = limit is not None and table.num_rows > limit
+    if limit is not None:
+        table = table.slice(0, limit)
+    if body.format == "json":
+        return JsonResult(
+            columns=table.column_names,
+            types=[str(t) for t in table.schema.types],
+            rows=[[_jsonable(v) for v in row] for row in preview_rows(table)],
+            truncated=truncated,
+        )
     return Response(arrow_bytes(table), media_type=ARROW_STREAM)
 
 
-@router.get("/ui/data", include_in_schema=False)
-def data_page(request: Request, workspace: WorkspaceDep, user: CurrentUser) -> Response:
-    return render(request, "data/tables.html", tables=workspace.warehouse.tables())
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value if isinstance(value, (int, float, str, bool)) or value is None else str(value)
 
 
-@router.get("/ui/data/tables/{name}", include_in_schema=False)
-def table_page(request: Request, name: str, workspace: WorkspaceDep, user: CurrentUser) -> Response:
-    info = workspace.warehouse.describe(name)
-    head = workspace.warehouse.head(name, PREVIEW_ROWS)
-    return render(
-        request, "data/table.html", table=info, columns=head.column_names, rows=preview_rows(head)
-    )
+@router.post("/api/v1/sql/{query_id}/cancel", tags=["data"], status_code=204)
+def api_cancel_sql(query_id: str, runner: QueryRunnerDep, user: CurrentUser) -> None:
+    """Stop a running query started with this query_id (yours, or any for admins)."""
+    runner.cancel(query_id, user.username, user.is_admin)

@@ -12,7 +12,10 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from seedbed import __version__
 from seedbed.apps.routes import router as apps_router
+from seedbed.data.dataset_routes import router as dataset_router
+from seedbed.data.pages import router as data_pages
 from seedbed.data.routes import router as data_router
+from seedbed.data.sql import QueryRunner
 from seedbed.registry.loading import ModelLoader
 from seedbed.registry.routes import router as registry_router
 from seedbed.tracking.routes import router as tracking_router
@@ -60,9 +63,18 @@ def create_app(workspace: Workspace) -> FastAPI:
     app.state.workspace = workspace
     app.state.templates = make_templates()
     app.state.model_loader = ModelLoader(workspace)
+    app.state.query_runner = QueryRunner(workspace.warehouse)
     errors.install(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for router in (pages.router, data_router, tracking_router, registry_router, apps_router):
+    for router in (
+        pages.router,
+        data_router,
+        dataset_router,
+        data_pages,
+        tracking_router,
+        registry_router,
+        apps_router,
+    ):
         app.include_router(router)
     # Added innermost first: TrustedHost runs first, then the session, then auth.
     app.add_middleware(AuthMiddleware, workspace=workspace)

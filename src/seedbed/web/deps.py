@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from seedbed.auth.users import User
+from seedbed.data.sql import QueryRunner
 from seedbed.errors import Forbidden, Unauthorized
 from seedbed.registry.loading import ModelLoader
 from seedbed.web.csrf import verify_csrf_form
@@ -37,6 +38,11 @@ def get_admin(user: Annotated[User, Depends(get_user)]) -> User:
     return user
 
 
+def get_query_runner(request: Request) -> QueryRunner:
+    runner: QueryRunner = request.app.state.query_runner
+    return runner
+
+
 def get_model_loader(request: Request) -> ModelLoader:
     loader: ModelLoader = request.app.state.model_loader
     return loader
@@ -46,5 +52,6 @@ WorkspaceDep = Annotated[Workspace, Depends(get_workspace)]
 CurrentUser = Annotated[User, Depends(get_user)]
 EditorUser = Annotated[User, Depends(get_editor)]
 AdminUser = Annotated[User, Depends(get_admin)]
+QueryRunnerDep = Annotated[QueryRunner, Depends(get_query_runner)]
 ModelLoaderDep = Annotated[ModelLoader, Depends(get_model_loader)]
 CsrfChecked = Depends(verify_csrf_form)

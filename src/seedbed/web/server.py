@@ -9,6 +9,7 @@ from types import FrameType
 import uvicorn
 
 from seedbed.auth.tokens import ensure_admin_token, token_file
+from seedbed.data.uploads import expire_stale
 from seedbed.runtime import ServerLock, remove_runtime, write_runtime
 from seedbed.settings import Settings
 from seedbed.workspace import Workspace
@@ -57,6 +58,7 @@ def serve(settings: Settings, demo: bool, say: Say) -> None:
     try:
         with Workspace.open(settings) as workspace:
             token = ensure_admin_token(workspace)
+            expire_stale(workspace)
             if demo:
                 from seedbed import demo as demo_builder  # scikit-learn loads only for --demo
 

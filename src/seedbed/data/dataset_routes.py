@@ -1,0 +1,149 @@
+"""Dataset routes: uploads (stage, then publish), versions, downloads, over /api/v1."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import FileResponse, Response
+from pydantic import BaseModel, Field
+
+from seedbed.data import datasets as dataset_service
+from seedbed.data import uploads
+from seedbed.data.datasets import Dataset, DatasetVersion
+from seedbed.data.uploads import StagedUpload, UploadColumn
+from seedbed.errors import Invalid
+from seedbed.web.deps import CurrentUser, EditorUser, WorkspaceDep
+
+router = APIRouter(tags=["datasets"])
+PARQUET = "application/vnd.apache.parquet"
+
+
+class PublishRequest(BaseModel):
+    name: str = Field(..., description="Dataset name; an existing name gets a new version.")
+    columns: list[UploadColumn] | None = Field(
+        None, description="Names and types for every column, in file order (default: inferred)."
+    )
+    description: str = ""
+
+
+class Published(BaseModel):
+    created: bool = Field(..., description="False when the content equals the latest version.")
+    version: DatasetVersion
+
+
+@router.post("/api/v1/uploads", status_code=201)
+async def api_upload(
+    request: Request,
+    workspace: WorkspaceDep,
+    user: EditorUser,
+    filename: Annotated[str, Query(min_length=1, description="Original file name.")],
+) -> StagedUpload:
+    """Stream a file (the raw request body) to the staging area; answers with its preview."""
+    length = request.headers.get("content-length")
+    try:
+        expected = int(length) if length is not None else None
+    except ValueError:
+        raise Invalid("Content-Length must be a number of bytes.") from None
+    return await uploads.receive(workspace, request.stream(), filename, expected)
+
+
+@router.get("/api/v1/uploads/{upload_id}")
+def api_staged(upload_id: str, workspace: WorkspaceDep, user: EditorUser) -> StagedUpload:
+    """A staged upload with its inferred columns and preview rows."""
+    return uploads.get_staged(workspace, upload_id)
+
+
+@router.post("/api/v1/uploads/{upload_id}/publish", status_code=201)
+def api_publish(
+    upload_id: str, body: PublishRequest, workspace: WorkspaceDep, user: EditorUser
+) -> Published:
+    """Publish a staged upload as the next version of a dataset."""
+    version, created = uploads.publish(
+        workspace,
+        upload_id,
+        body.name,
+        body.columns,
+        author=user.username,
+        description=body.description,
+    )
+    return Published(created=created, version=version)
+
+
+@router.delete("/api/v1/uploads/{upload_id}", status_code=204)
+def api_discard(upload_id: str, workspace: WorkspaceDep, user: EditorUser) -> None:
+    """Throw a staged upload away."""
+    uploads.discard(workspace, upload_id)
+
+
+@router.get("/api/v1/datasets")
+def api_datasets(workspace: WorkspaceDep, user: CurrentUser) -> list[Dataset]:
+    """Datasets with their live versions, most recently updated first."""
+    return dataset_service.list_datasets(workspace)
+
+
+@router.get("/api/v1/datasets/{name}")
+def api_dataset(name: str, workspace: WorkspaceDep, user: CurrentUser) -> Dataset:
+    """One dataset with its live versions, newest first."""
+    return dataset_service.get_dataset(workspace, name)
+
+
+def _version(workspace: WorkspaceDep, name: str, version: str) -> DatasetVersion:
+    if version == "latest":
+        return dataset_service.get_version(workspace, name)
+    if not version.isdigit():
+        raise Invalid(f"Version {version!r} must be a number or 'latest'.")
+    return dataset_service.get_version(workspace, name, int(version))
+
+
+@router.get("/api/v1/datasets/{name}/versions/{version}")
+def api_version(
+    name: str, version: str, workspace: WorkspaceDep, user: CurrentUser
+) -> DatasetVersion:
+    """One version (a number or 'latest')."""
+    return _version(workspace, name, version)
+
+
+@router.get(
+    "/api/v1/datasets/{name}/versions/{version}/data", responses={200: {"content": {PARQUET: {}}}}
+)
+def api_download(name: str, version: str, workspace: WorkspaceDep, user: CurrentUser) -> Response:
+    """The version's rows as a Parquet file."""
+    found = _version(workspace, name, version)
+    filename = f"{name}-v{found.version}.parquet"
+    local = workspace.artifacts.local_path(found.path)
+    if local is not None:
+        return FileResponse(local, media_type=PARQUET, filename=filename)
+    return Response(
+        workspace.artifacts.get_bytes(found.path),
+        media_type=PARQUET,
+        headers={"content-disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get("/api/v1/datasets/{name}/versions/{version}/columns")
+def api_columns(
+    name: str, version: str, workspace: WorkspaceDep, user: CurrentUser
+) -> dict[str, Any]:
+    """A version's columns with their types and statistics (from its profile)."""
+    found = _version(workspace, name, version)
+    return {
+        "version": found.version,
+        "rows": found.rows,
+        "columns": dataset_service.column_summary(workspace, found),
+    }
+
+
+@router.delete("/api/v1/datasets/{name}/versions/{version}", status_code=204)
+def api_delete_version(name: str, version: int, workspace: WorkspaceDep, user: EditorUser) -> None:
+    """Soft-delete a version; refused (409) while a registered model depends on it."""
+    dataset_service.delete_version(workspace, name, version, user.username)
+
+
+@router.get("/api/v1/datasets/{name}/versions/{version}/lineage")
+def api_lineage(
+    name: str, version: int, workspace: WorkspaceDep, user: CurrentUser
+) -> dict[str, Any]:
+    """The runs that read a version and the models registered from them."""
+    found = dataset_service.lineage(workspace, name, version)
+    return {"runs": found.runs, "models": found.models}
