@@ -89,6 +89,7 @@ class Client:
         )
         self.models = ModelsClient(self)
         self.datasets = DatasetsClient(self)
+        self.sources = SourcesClient(self)
 
     def __repr__(self) -> str:
         return f"seedbed.Client({self.url!r})"
@@ -331,6 +332,28 @@ class DatasetsClient:
         found: dict[str, Any] = self._client.request("GET", f"/api/v1/datasets/{name}").json()
         return found
 
+    def from_query(self, name: str, query: str) -> dict[str, Any]:
+        """Publish the result of a warehouse query as the next version of `name`."""
+        made: dict[str, Any] = self._client.request(
+            "POST", f"/api/v1/datasets/{name}/from-query", json={"query": query}
+        ).json()
+        return made
+
+    def set_checks(self, name: str, checks: builtins.list[dict[str, Any]] | str) -> dict[str, Any]:
+        """Replace a dataset's quality checks (a list of dicts, or YAML) and run them."""
+        body = {"yaml": checks} if isinstance(checks, str) else {"checks": checks}
+        answer: dict[str, Any] = self._client.request(
+            "PUT", f"/api/v1/datasets/{name}/checks", json=body
+        ).json()
+        return answer
+
+    def check_results(self, name: str, version: int | None = None) -> builtins.list[dict[str, Any]]:
+        reference = "latest" if version is None else str(version)
+        found: builtins.list[dict[str, Any]] = self._client.request(
+            "GET", f"/api/v1/datasets/{name}/versions/{reference}/checks"
+        ).json()
+        return found
+
     def show(self, name: str, version: int | None = None) -> dict[str, Any]:
         """A dataset's versions, and one version's columns with their types and statistics."""
         dataset = self.get(name)
@@ -360,6 +383,44 @@ class DatasetsClient:
         with tempfile.TemporaryDirectory(prefix="seedbed-dataset-") as folder:
             path = self.download(name, Path(folder) / "data.parquet", version)
             return pd.read_parquet(path)
+
+
+class SourcesClient:
+    """`ws.sources`: external databases and folders, browsed and snapshotted into datasets."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def register(
+        self, name: str, kind: str, config: Mapping[str, Any], secret: str | None = None
+    ) -> dict[str, Any]:
+        """Register a source (admins); it is checked first. Query it as `name.schema.table`."""
+        made: dict[str, Any] = self._client.request(
+            "POST",
+            "/api/v1/sources",
+            json={"name": name, "kind": kind, "config": dict(config), "secret": secret},
+        ).json()
+        return made
+
+    def list(self) -> builtins.list[dict[str, Any]]:
+        found: builtins.list[dict[str, Any]] = self._client.request("GET", "/api/v1/sources").json()
+        return found
+
+    def tables(self, name: str) -> builtins.list[str]:
+        """`schema.table` names of a source."""
+        found = self._client.request("GET", f"/api/v1/sources/{name}/tables").json()
+        return [f"{t['schema_name']}.{t['name']}" for t in found]
+
+    def snapshot(
+        self, name: str, dataset: str, table: str | None = None, query: str | None = None
+    ) -> dict[str, Any]:
+        """Copy a table (or one SELECT) of the source into the next version of `dataset`."""
+        made: dict[str, Any] = self._client.request(
+            "POST",
+            f"/api/v1/sources/{name}/snapshot",
+            json={"dataset": dataset, "table": table, "query": query},
+        ).json()
+        return made
 
 
 def _chunks(

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from server_process import SeedbedServer
 
 import seedbed as sb
+from server_process import SeedbedServer
 
 pytestmark = pytest.mark.e2e
 

@@ -8,9 +8,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, Field
 
+from seedbed.data import checks, uploads
 from seedbed.data import datasets as dataset_service
-from seedbed.data import uploads
 from seedbed.data.datasets import Dataset, DatasetVersion
+from seedbed.data.quality import CheckResult, dump_checks_yaml, parse_checks_yaml
 from seedbed.data.uploads import StagedUpload, UploadColumn
 from seedbed.errors import Invalid
 from seedbed.web.deps import CurrentUser, EditorUser, WorkspaceDep
@@ -147,3 +148,58 @@ def api_lineage(
     """The runs that read a version and the models registered from them."""
     found = dataset_service.lineage(workspace, name, version)
     return {"runs": found.runs, "models": found.models}
+
+
+class ChecksRequest(BaseModel):
+    checks: list[dict[str, Any]] | None = Field(None, description="Checks as objects.")
+    yaml: str | None = Field(None, description="Or: checks as YAML (a top-level checks: list).")
+
+
+class ChecksAnswer(BaseModel):
+    checks: list[dict[str, Any]]
+    yaml: str
+    results: list[CheckResult] = Field(
+        default_factory=list, description="Results on the latest version, after a change."
+    )
+
+
+@router.get("/api/v1/datasets/{name}/checks")
+def api_checks(name: str, workspace: WorkspaceDep, user: CurrentUser) -> ChecksAnswer:
+    """The dataset's quality checks, as objects and as YAML."""
+    found = checks.get_checks(workspace, name)
+    return ChecksAnswer(
+        checks=[c.model_dump(exclude_none=True) for c in found], yaml=dump_checks_yaml(found)
+    )
+
+
+@router.put("/api/v1/datasets/{name}/checks")
+def api_set_checks(
+    name: str, body: ChecksRequest, workspace: WorkspaceDep, user: EditorUser
+) -> ChecksAnswer:
+    """Replace the dataset's checks and run them on its latest version."""
+    if (body.checks is None) == (body.yaml is None):
+        raise Invalid("Give the checks either as `checks` (a list) or as `yaml`, not both.")
+    items: list[Any] = parse_checks_yaml(body.yaml) if body.yaml is not None else body.checks or []
+    results = checks.set_checks(workspace, name, items, user.username)
+    found = checks.get_checks(workspace, name)
+    return ChecksAnswer(
+        checks=[c.model_dump(exclude_none=True) for c in found],
+        yaml=dump_checks_yaml(found),
+        results=results,
+    )
+
+
+@router.get("/api/v1/datasets/{name}/versions/{version}/checks")
+def api_check_results(
+    name: str, version: str, workspace: WorkspaceDep, user: CurrentUser
+) -> list[CheckResult]:
+    """The results of the checks on one version."""
+    return checks.results_for(workspace, name, _version(workspace, name, version).version)
+
+
+@router.post("/api/v1/datasets/{name}/versions/{version}/checks/run")
+def api_run_checks(
+    name: str, version: str, workspace: WorkspaceDep, user: EditorUser
+) -> list[CheckResult]:
+    """Run the checks on one version again (freshness changes with time)."""
+    return checks.run_for_version(workspace, name, _version(workspace, name, version).version)

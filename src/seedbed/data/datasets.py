@@ -215,6 +215,9 @@ def publish_parquet(
     audit.record(
         workspace, author or None, "dataset.publish", f"{name}/{number}", source=source, rows=rows
     )
+    from seedbed.data import checks  # checks builds on this module; imported late on purpose
+
+    checks.run_for_version(workspace, name, number)
     return get_version(workspace, name, number), True
 
 

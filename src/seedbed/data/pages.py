@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from urllib.parse import quote
 
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from seedbed.data import checks, sources
 from seedbed.data import datasets as dataset_service
+from seedbed.data.datasets import DatasetVersion
+from seedbed.data.quality import dump_checks_yaml, parse_checks_yaml
 from seedbed.data.routes import PREVIEW_ROWS, preview_rows
 from seedbed.data.uploads import TYPES
-from seedbed.errors import NotFound
-from seedbed.web.deps import CurrentUser, EditorUser, WorkspaceDep
+from seedbed.errors import Conflict, Invalid, NotFound
+from seedbed.web.deps import AdminUser, CsrfChecked, CurrentUser, EditorUser, WorkspaceDep
 from seedbed.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -22,6 +27,7 @@ def data_page(request: Request, workspace: WorkspaceDep, user: CurrentUser) -> R
         "data/tables.html",
         tables=workspace.warehouse.tables(),
         datasets=dataset_service.list_datasets(workspace),
+        sources=sources.list_sources(workspace),
     )
 
 
@@ -51,16 +57,48 @@ def dataset_page(
     if not dataset.versions:
         raise NotFound(f"Dataset {name!r} has no versions left.")
     current = dataset_service.get_version(workspace, name, version)
+    return _dataset_page(request, workspace, name, current, yaml_text=None, error=None)
+
+
+def _dataset_page(
+    request: Request,
+    workspace: WorkspaceDep,
+    name: str,
+    current: DatasetVersion,
+    yaml_text: str | None,
+    error: str | None,
+) -> Response:
     sample = dataset_service.sample(workspace, current, PREVIEW_ROWS)
+    defined = checks.get_checks(workspace, name)
     return render(
         request,
         "data/dataset.html",
-        dataset=dataset,
+        status_code=400 if error else 200,
+        dataset=dataset_service.get_dataset(workspace, name),
         current=current,
         columns=sample.column_names,
         rows=preview_rows(sample),
         lineage=dataset_service.lineage(workspace, name, current.version),
+        results=checks.results_for(workspace, name, current.version),
+        checks_yaml=yaml_text if yaml_text is not None else dump_checks_yaml(defined),
+        checks_error=error,
     )
+
+
+@router.post("/ui/data/datasets/{name}/checks", dependencies=[CsrfChecked])
+async def save_checks(
+    request: Request, name: str, workspace: WorkspaceDep, user: EditorUser
+) -> Response:
+    form = await request.form()
+    text = str(form.get("checks_yaml") or "")
+    try:
+        checks.set_checks(
+            workspace, name, parse_checks_yaml(text) if text.strip() else [], user.username
+        )
+    except Invalid as exc:
+        current = dataset_service.get_version(workspace, name)
+        return _dataset_page(request, workspace, name, current, yaml_text=text, error=str(exc))
+    return RedirectResponse(f"/ui/data/datasets/{quote(name)}#quality", status_code=303)
 
 
 @router.get("/ui/sql")
@@ -72,3 +110,79 @@ def sql_page(request: Request, workspace: WorkspaceDep, user: CurrentUser) -> Re
         row_limit=workspace.settings.sql_row_limit,
         timeout_s=workspace.settings.sql_timeout_s,
     )
+
+
+@router.get("/ui/data/sources/{name}")
+def source_page(
+    request: Request, name: str, workspace: WorkspaceDep, user: CurrentUser
+) -> Response:
+    source = sources.get_source(workspace, name)
+    try:
+        found, error = sources.tables(workspace, name), None
+    except Invalid as exc:  # the source is down or refuses us: say so on the page
+        found, error = [], str(exc)
+    return render(request, "data/source.html", source=source, tables=found, error=error)
+
+
+@router.get("/ui/data/sources/{name}/tables/{table}")
+def source_table_page(
+    request: Request, name: str, table: str, workspace: WorkspaceDep, user: CurrentUser
+) -> Response:
+    return render(
+        request,
+        "data/source_table.html",
+        source=sources.get_source(workspace, name),
+        table=table,
+        columns=sources.describe(workspace, name, table),
+        error=None,
+    )
+
+
+@router.post("/ui/data/sources/{name}/tables/{table}/snapshot", dependencies=[CsrfChecked])
+async def snapshot_form(
+    request: Request, name: str, table: str, workspace: WorkspaceDep, user: EditorUser
+) -> Response:
+    dataset = str((await request.form()).get("dataset") or "")
+    try:
+        version, _created = sources.snapshot(
+            workspace, name, dataset, table=table, user=user.username
+        )
+    except Invalid as exc:
+        return render(
+            request,
+            "data/source_table.html",
+            status_code=400,
+            source=sources.get_source(workspace, name),
+            table=table,
+            columns=sources.describe(workspace, name, table),
+            error=str(exc),
+        )
+    return RedirectResponse(f"/ui/data/datasets/{quote(version.dataset)}", status_code=303)
+
+
+@router.post("/ui/data/sources", dependencies=[CsrfChecked])
+async def register_form(request: Request, workspace: WorkspaceDep, user: AdminUser) -> Response:
+    form = await request.form()
+    kind = str(form.get("kind") or "")
+    fields = ("host", "port", "database", "user", "sslmode") if kind == "postgres" else ("path",)
+    config = {f: str(form.get(f)).strip() for f in fields if str(form.get(f) or "").strip()}
+    try:
+        sources.register(
+            workspace,
+            str(form.get("name") or ""),
+            kind,
+            config,
+            str(form.get("secret") or "") or None,
+            user.username,
+        )
+    except (Invalid, Conflict) as exc:
+        return render(
+            request,
+            "data/tables.html",
+            status_code=400,
+            tables=workspace.warehouse.tables(),
+            datasets=dataset_service.list_datasets(workspace),
+            sources=sources.list_sources(workspace),
+            source_error=str(exc),
+        )
+    return RedirectResponse(f"/ui/data/sources/{quote(str(form.get('name')))}", status_code=303)

@@ -6,7 +6,8 @@ import json
 import re
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +16,9 @@ import pyarrow as pa
 
 from seedbed.data.warehouse import Warehouse
 from seedbed.errors import Forbidden, Invalid, NotFound
+
+# Makes the named external sources queryable for the duration of one query.
+Attach = Callable[[set[str]], AbstractContextManager[None]]
 
 # Table functions a read-only user may call: none of them reads files or the network.
 SAFE_TABLE_FUNCTIONS = frozenset(
@@ -44,6 +48,24 @@ def _relations(node: Any) -> Iterator[dict[str, Any]]:
             yield from _relations(value)
 
 
+def _tree(sql: str) -> dict[str, Any]:
+    with duckdb.connect() as scratch:
+        row = scratch.execute("select json_serialize_sql(?)", [sql]).fetchone()
+    tree: dict[str, Any] = json.loads(row[0]) if row else {}
+    return tree
+
+
+def referenced_names(sql: str) -> set[str]:
+    """Catalog and schema names a query's tables are qualified with (sources are catalogs)."""
+    names: set[str] = set()
+    for relation in _relations(_tree(sql)):
+        if relation["type"] == "BASE_TABLE":
+            names.update(
+                n for n in (relation.get("catalog_name"), relation.get("schema_name")) if n
+            )
+    return names
+
+
 def check_read_only(sql: str) -> None:
     """Refuse anything but SELECTs over tables, and any reading of files or URLs."""
     try:
@@ -58,9 +80,7 @@ def check_read_only(sql: str) -> None:
                 f"Only admins may run {statement.type.name} statements; "
                 "your role may run SELECT queries."
             )
-    with duckdb.connect() as scratch:
-        row = scratch.execute("select json_serialize_sql(?)", [sql]).fetchone()
-    tree = json.loads(row[0]) if row else {}
+    tree = _tree(sql)
     if tree.get("error"):
         raise Invalid(f"The query does not parse: {tree.get('error_message', '')}")
     for relation in _relations(tree):
@@ -90,8 +110,9 @@ class RunningQuery:
 class QueryRunner:
     """Runs statements on the warehouse, each on its own cursor so it can be interrupted."""
 
-    def __init__(self, warehouse: Warehouse) -> None:
+    def __init__(self, warehouse: Warehouse, attach: Attach | None = None) -> None:
         self.warehouse = warehouse
+        self.attach = attach
         self._running: dict[str, RunningQuery] = {}
         self._lock = threading.Lock()
 
@@ -116,8 +137,10 @@ class QueryRunner:
         timer = threading.Timer(timeout_s, self._time_out, args=(query,))
         timer.start()
         try:
-            relation = query.cursor.sql(sql)
-            return pa.table({}) if relation is None else relation.to_arrow_table()
+            names = referenced_names(sql) if self.attach is not None else set()
+            with self.attach(names) if self.attach is not None else nullcontext():
+                relation = query.cursor.sql(sql)
+                return pa.table({}) if relation is None else relation.to_arrow_table()
         except duckdb.InterruptException as exc:
             if query.timed_out:
                 raise Invalid(

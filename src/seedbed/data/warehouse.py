@@ -59,7 +59,8 @@ class Warehouse:
             self.cursor()
             .execute(
                 "select table_name from information_schema.tables "
-                "where table_schema = 'main' order by table_name"
+                "where table_schema = 'main' and table_catalog = current_database() "
+                "order by table_name"
             )
             .fetchall()
         )
@@ -78,7 +79,8 @@ class Warehouse:
             Column(name=row[0], type=row[1], nullable=row[2] == "YES")
             for row in cursor.execute(
                 "select column_name, data_type, is_nullable from information_schema.columns "
-                "where table_schema = 'main' and table_name = ? order by ordinal_position",
+                "where table_schema = 'main' and table_name = ? "
+                "and table_catalog = current_database() order by ordinal_position",
                 [name],
             ).fetchall()
         ]

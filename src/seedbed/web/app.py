@@ -15,6 +15,8 @@ from seedbed.apps.routes import router as apps_router
 from seedbed.data.dataset_routes import router as dataset_router
 from seedbed.data.pages import router as data_pages
 from seedbed.data.routes import router as data_router
+from seedbed.data.source_routes import router as source_router
+from seedbed.data.sources import SourceAttachments
 from seedbed.data.sql import QueryRunner
 from seedbed.registry.loading import ModelLoader
 from seedbed.registry.routes import router as registry_router
@@ -63,13 +65,16 @@ def create_app(workspace: Workspace) -> FastAPI:
     app.state.workspace = workspace
     app.state.templates = make_templates()
     app.state.model_loader = ModelLoader(workspace)
-    app.state.query_runner = QueryRunner(workspace.warehouse)
+    app.state.query_runner = QueryRunner(
+        workspace.warehouse, attach=SourceAttachments(workspace).using
+    )
     errors.install(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for router in (
         pages.router,
         data_router,
         dataset_router,
+        source_router,
         data_pages,
         tracking_router,
         registry_router,

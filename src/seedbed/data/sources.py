@@ -1,0 +1,251 @@
+"""External sources (PostgreSQL, SQLite, folders of files): registered once, browsed in the
+catalog, queried through the warehouse and snapshotted into datasets.
+
+Credentials are encrypted with the workspace key and never leave this module in the clear.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+import threading
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+from sqlalchemy import RowMapping, select
+from sqlalchemy.exc import IntegrityError
+
+from seedbed.auth import audit
+from seedbed.data.connectors import Connector, TableRef, make_connector
+from seedbed.data.connectors.base import check_alias
+from seedbed.data.datasets import DatasetVersion, check_name, publish_parquet
+from seedbed.data.secrets import SecretBox
+from seedbed.data.sql import QueryRunner
+from seedbed.data.tables import connectors as sources_table
+from seedbed.db import now_ms
+from seedbed.errors import Conflict, Invalid, NotFound
+from seedbed.workspace import Workspace
+
+KEY_FILE = "secret.key"
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    kind: str
+    config: dict[str, Any]  # never holds the credential
+    has_secret: bool
+    created_by: str
+    created_at: int
+
+
+def secret_box(workspace: Workspace) -> SecretBox:
+    return SecretBox(workspace.runtime_dir / KEY_FILE)
+
+
+def _source(row: RowMapping) -> Source:
+    return Source(
+        name=row["name"],
+        kind=row["kind"],
+        config=json.loads(row["config"]),
+        has_secret=bool(row["secret"]),
+        created_by=row["created_by"],
+        created_at=row["created_at"],
+    )
+
+
+def register(
+    workspace: Workspace,
+    name: str,
+    kind: str,
+    config: Mapping[str, Any],
+    secret: str | None = None,
+    user: str = "",
+) -> Source:
+    """Check that the source answers, then store it with its credential encrypted."""
+    check_alias(name)
+    if workspace.warehouse.has_table(name):
+        raise Conflict(f"{name!r} already names a warehouse table; pick another source name.")
+    connector = make_connector(kind, config, secret)
+    connector.test()
+    try:
+        with workspace.engine.begin() as connection:
+            connection.execute(
+                sources_table.insert().values(
+                    name=name,
+                    kind=kind,
+                    config=json.dumps(dict(config)),
+                    secret=secret_box(workspace).encrypt(secret) if secret else None,
+                    created_by=user,
+                    created_at=now_ms(),
+                )
+            )
+    except IntegrityError as exc:
+        raise Conflict(f"A source named {name!r} already exists.") from exc
+    audit.record(workspace, user or None, "source.register", name, kind=kind)
+    return get_source(workspace, name)
+
+
+def get_source(workspace: Workspace, name: str) -> Source:
+    with workspace.engine.connect() as connection:
+        row = (
+            connection.execute(select(sources_table).where(sources_table.c.name == name))
+            .mappings()
+            .first()
+        )
+    if row is None:
+        raise NotFound(f"No source named {name!r}. Registered sources are listed under Data.")
+    return _source(row)
+
+
+def list_sources(workspace: Workspace) -> list[Source]:
+    with workspace.engine.connect() as connection:
+        rows = (
+            connection.execute(select(sources_table).order_by(sources_table.c.name))
+            .mappings()
+            .all()
+        )
+    return [_source(row) for row in rows]
+
+
+def remove(workspace: Workspace, name: str, user: str = "") -> None:
+    get_source(workspace, name)
+    with workspace.engine.begin() as connection:
+        connection.execute(sources_table.delete().where(sources_table.c.name == name))
+    audit.record(workspace, user or None, "source.remove", name)
+
+
+def connector(workspace: Workspace, name: str) -> Connector:
+    """A live connector for a registered source, its credential decrypted in memory only."""
+    with workspace.engine.connect() as connection:
+        row = (
+            connection.execute(select(sources_table).where(sources_table.c.name == name))
+            .mappings()
+            .first()
+        )
+    if row is None:
+        raise NotFound(f"No source named {name!r}.")
+    secret = secret_box(workspace).decrypt(row["secret"]) if row["secret"] else None
+    return make_connector(row["kind"], json.loads(row["config"]), secret)
+
+
+def tables(workspace: Workspace, name: str) -> list[TableRef]:
+    return connector(workspace, name).list_tables()
+
+
+def describe(workspace: Workspace, name: str, table: str) -> list[tuple[str, str]]:
+    return connector(workspace, name).describe(table)
+
+
+def snapshot(
+    workspace: Workspace,
+    name: str,
+    dataset: str,
+    table: str | None = None,
+    query: str | None = None,
+    user: str = "",
+) -> tuple[DatasetVersion, bool]:
+    """Copy a source table, or one SELECT over the source, into the next dataset version."""
+    check_name(dataset)
+    if (table is None) == (query is None):
+        raise Invalid("Give either a table or a query to snapshot, not both.")
+    live = connector(workspace, name)
+    reader = live.read(TableRef.parse(table, live.default_schema) if table else str(query))
+    detail = {"source": name, "kind": live.kind, "table": table, "query": query}
+    return publish_stream(workspace, dataset, reader, "connector", detail, user)
+
+
+def publish_stream(
+    workspace: Workspace,
+    dataset: str,
+    reader: pa.RecordBatchReader,
+    source: str,
+    detail: Mapping[str, Any],
+    user: str,
+) -> tuple[DatasetVersion, bool]:
+    """Write Arrow batches to Parquet as they come, then publish with a content fingerprint."""
+    with tempfile.TemporaryDirectory(prefix="seedbed-snapshot-") as folder:
+        path = Path(folder) / "data.parquet"
+        with pq.ParquetWriter(path, reader.schema, compression="zstd") as writer:
+            for batch in reader:
+                writer.write_batch(batch)
+        return publish_parquet(workspace, dataset, path, content_fingerprint(path), source,
+                               dict(detail), author=user)
+
+
+def content_fingerprint(path: Path) -> str:
+    """A hash of a Parquet file's schema and rows that ignores row order and batching.
+
+    Sources scanned in parallel return the same rows in varying order and chunks, so
+    hashing the bytes would see a change where there is none.
+    """
+    with duckdb.connect() as connection:
+        described = connection.execute(
+            "describe select * from read_parquet(?)", [str(path)]).fetchall()
+        row = connection.execute(
+            "select count(*), coalesce(sum(hash(t)::hugeint), 0) from read_parquet(?) t",
+            [str(path)]).fetchone()
+    schema = json.dumps([[name, kind] for name, kind, *_ in described])
+    return hashlib.sha256(f"{schema}|{row}".encode()).hexdigest()
+
+
+class SourceAttachments:
+    """Attaches sources to the warehouse only while queries that name them run.
+
+    A source stays attached between queries would break every catalog query of the
+    warehouse while that source is down, so each is attached on first use and detached
+    when the last query using it ends.
+    """
+
+    def __init__(self, workspace: Workspace) -> None:
+        self.workspace = workspace
+        self._users: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def using(self, names: set[str]) -> Iterator[None]:
+        known = {s.name for s in list_sources(self.workspace)}
+        wanted = sorted(names & known)
+        attached: list[str] = []
+        try:
+            for name in wanted:
+                with self._lock:
+                    if self._users[name] == 0:
+                        connector(self.workspace, name).attach(
+                            self.workspace.warehouse.cursor(), name
+                        )
+                    self._users[name] += 1
+                attached.append(name)
+            yield
+        finally:
+            for name in attached:
+                with self._lock:
+                    self._users[name] -= 1
+                    if self._users[name] == 0:
+                        del self._users[name]
+                        connector(self.workspace, name).detach(
+                            self.workspace.warehouse.cursor(), name
+                        )
+
+
+def snapshot_query(
+    workspace: Workspace,
+    runner: QueryRunner,
+    sql: str,
+    dataset: str,
+    user: str,
+    admin: bool,
+) -> tuple[DatasetVersion, bool]:
+    """Run a warehouse query (sources included) and publish its result as a dataset version."""
+    check_name(dataset)
+    table = runner.run(sql, user, admin, workspace.settings.sql_timeout_s)
+    reader = pa.RecordBatchReader.from_batches(table.schema, table.to_batches())
+    return publish_stream(workspace, dataset, reader, "query", {"query": sql}, user)
