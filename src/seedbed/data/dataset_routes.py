@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, Field
 
-from seedbed.data import checks, uploads
+from seedbed.data import checks, profiles, uploads
 from seedbed.data import datasets as dataset_service
 from seedbed.data.datasets import Dataset, DatasetVersion
 from seedbed.data.quality import CheckResult, dump_checks_yaml, parse_checks_yaml
@@ -131,7 +131,7 @@ def api_columns(
     return {
         "version": found.version,
         "rows": found.rows,
-        "columns": dataset_service.column_summary(workspace, found),
+        "columns": profiles.column_summary(workspace, found),
     }
 
 
@@ -203,3 +203,13 @@ def api_run_checks(
 ) -> list[CheckResult]:
     """Run the checks on one version again (freshness changes with time)."""
     return checks.run_for_version(workspace, name, _version(workspace, name, version).version)
+
+
+@router.get("/api/v1/datasets/{name}/versions/{version}/profile")
+def api_profile(
+    name: str, version: str, workspace: WorkspaceDep, user: CurrentUser, refresh: bool = False
+) -> dict[str, Any]:
+    """Per-column statistics, histograms, top values and correlations (cached per version;
+    `refresh=true` computes it again)."""
+    found = _version(workspace, name, version)
+    return profiles.get_profile(workspace, found, refresh).to_dict()

@@ -391,8 +391,3 @@ def set_quality(workspace: Workspace, name: str, version: int, status: str) -> N
             )
             .values(quality=status)
         )
-
-
-def column_summary(workspace: Workspace, version: DatasetVersion) -> list[dict[str, Any]]:
-    """Each column's name and type, with the statistics of the version's profile."""
-    return [{"name": c.name, "type": c.type} for c in version.columns]

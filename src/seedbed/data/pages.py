@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from seedbed.data import checks, sources
+from seedbed.data import checks, profiles, sources
 from seedbed.data import datasets as dataset_service
 from seedbed.data.datasets import DatasetVersion
 from seedbed.data.quality import dump_checks_yaml, parse_checks_yaml
@@ -186,3 +187,19 @@ async def register_form(request: Request, workspace: WorkspaceDep, user: AdminUs
             source_error=str(exc),
         )
     return RedirectResponse(f"/ui/data/sources/{quote(str(form.get('name')))}", status_code=303)
+
+
+@router.get("/ui/data/datasets/{name}/versions/{version}/profile")
+def profile_page(
+    request: Request, name: str, version: int, workspace: WorkspaceDep, user: CurrentUser
+) -> Response:
+    current = dataset_service.get_version(workspace, name, version)
+    profile = profiles.get_profile(workspace, current)
+    return render(
+        request,
+        "data/profile.html",
+        current=current,
+        profile=profile,
+        # "</" would end the <script> block the JSON sits in.
+        profile_json=json.dumps(profile.to_dict()).replace("</", "<\\/"),
+    )

@@ -177,8 +177,9 @@ def publish_stream(
         with pq.ParquetWriter(path, reader.schema, compression="zstd") as writer:
             for batch in reader:
                 writer.write_batch(batch)
-        return publish_parquet(workspace, dataset, path, content_fingerprint(path), source,
-                               dict(detail), author=user)
+        return publish_parquet(
+            workspace, dataset, path, content_fingerprint(path), source, dict(detail), author=user
+        )
 
 
 def content_fingerprint(path: Path) -> str:
@@ -189,10 +190,12 @@ def content_fingerprint(path: Path) -> str:
     """
     with duckdb.connect() as connection:
         described = connection.execute(
-            "describe select * from read_parquet(?)", [str(path)]).fetchall()
+            "describe select * from read_parquet(?)", [str(path)]
+        ).fetchall()
         row = connection.execute(
             "select count(*), coalesce(sum(hash(t)::hugeint), 0) from read_parquet(?) t",
-            [str(path)]).fetchone()
+            [str(path)],
+        ).fetchone()
     schema = json.dumps([[name, kind] for name, kind, *_ in described])
     return hashlib.sha256(f"{schema}|{row}".encode()).hexdigest()
 

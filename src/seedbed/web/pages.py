@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import platform
 from importlib import metadata
+from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import PlainTextResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
 
 from seedbed.auth import audit, tokens, users
 from seedbed.errors import Forbidden
@@ -25,6 +26,17 @@ router = APIRouter(include_in_schema=False)
 @router.get("/health")
 def health() -> PlainTextResponse:
     return PlainTextResponse("OK")
+
+
+@router.get("/vendor/plotly.min.js")
+def plotly_js() -> FileResponse:
+    """Plotly's browser bundle, served from the installed `plotly` package (no CDN)."""
+    import plotly
+
+    bundle = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    return FileResponse(
+        bundle, media_type="text/javascript", headers={"cache-control": "public, max-age=86400"}
+    )
 
 
 @router.get("/favicon.ico")

@@ -14,7 +14,7 @@ from seedbed.web.csrf import HEADER, SESSION_KEY
 from seedbed.workspace import Workspace
 
 PUBLIC_PATHS = ("/health", "/login", "/favicon.ico")
-PUBLIC_PREFIXES = ("/static/",)
+PUBLIC_PREFIXES = ("/static/", "/vendor/")
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 SESSION_USER = "user_id"
 
