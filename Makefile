@@ -46,6 +46,7 @@ check: install-dev
 bench: install-dev
 	$(BIN)/python -m pip install --quiet -e ".[bench]"
 	$(BIN)/python bench/startup.py
+	$(BIN)/python bench/data.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-artifacts
