@@ -23,10 +23,10 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from server_process import SeedbedServer  # noqa: E402
+import seedbed as sb
 
-import seedbed as sb  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from server_process import SeedbedServer
 
 REPEAT = 10  # 336,776 rows x 10 = 3,367,760 rows
 RUNS = 3
@@ -51,13 +51,16 @@ def build_csv(folder: Path) -> Path:
     with duckdb.connect() as connection:
         connection.register("flights", flights)
         connection.execute(
-            f"copy (select f.* from flights f, range({REPEAT})) to '{target}' (header true)")
+            f"copy (select f.* from flights f, range({REPEAT})) to '{target}' (header true)"
+        )
     return target
 
 
 def main() -> None:
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-          f"{platform.python_version()}, {platform.platform()}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}, {platform.platform()}"
+    )
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
         csv = build_csv(folder)
@@ -66,32 +69,45 @@ def main() -> None:
 
         def duckdb_copy(i: int) -> None:
             with duckdb.connect() as connection:
-                connection.execute(f"copy (select * from read_csv_auto('{csv}')) to "
-                                   f"'{folder}/duck{i}.parquet' (format parquet)")
+                connection.execute(
+                    f"copy (select * from read_csv_auto('{csv}')) to "
+                    f"'{folder}/duck{i}.parquet' (format parquet)"
+                )
 
         def pandas_copy(i: int) -> None:
             pd.read_csv(csv).to_parquet(folder / f"pandas{i}.parquet", index=False)
 
         duck, duck_all = median_of(duckdb_copy)
         panda, panda_all = median_of(pandas_copy)
-        with SeedbedServer(folder / "ws") as server, sb.connect(url=server.url,
-                                                                 token=server.token) as ws:
+        with (
+            SeedbedServer(folder / "ws") as server,
+            sb.connect(url=server.url, token=server.token) as ws,
+        ):
             ours, ours_all = median_of(lambda i: ws.datasets.upload(csv, name=f"flights{i}"))
-            print(f"upload CSV -> published dataset version: seedbed {ours:.2f} s "
-                  f"{[round(t, 2) for t in ours_all]}")
-            print(f"  DuckDB COPY read_csv_auto -> parquet: {duck:.2f} s "
-                  f"{[round(t, 2) for t in duck_all]}")
-            print(f"  pandas read_csv + to_parquet: {panda:.2f} s "
-                  f"{[round(t, 2) for t in panda_all]}")
-            print(f"  ratio seedbed / DuckDB: {ours / duck:.2f}x (target <= 1.3x); "
-                  f"pandas / seedbed: {panda / ours:.2f}x (target > 1x)")
+            print(
+                f"upload CSV -> published dataset version: seedbed {ours:.2f} s "
+                f"{[round(t, 2) for t in ours_all]}"
+            )
+            print(
+                f"  DuckDB COPY read_csv_auto -> parquet: {duck:.2f} s "
+                f"{[round(t, 2) for t in duck_all]}"
+            )
+            print(
+                f"  pandas read_csv + to_parquet: {panda:.2f} s {[round(t, 2) for t in panda_all]}"
+            )
+            print(
+                f"  ratio seedbed / DuckDB: {ours / duck:.2f}x (target <= 1.3x); "
+                f"pandas / seedbed: {panda / ours:.2f}x (target > 1x)"
+            )
 
             ws.sql(f"create table big as select * from read_parquet('{folder}/duck0.parquet')")
             size = ws.sql_arrow("select * from big limit 1000").nbytes / 1000 * rows
             transfer, transfer_all = median_of(lambda i: ws.sql("select * from big"))
-            print(f"ws.sql 'select * from big' ({rows:,} rows, ~{size / 1e6:.0f} MB as Arrow) "
-                  f"into pandas: {transfer:.2f} s {[round(t, 2) for t in transfer_all]} = "
-                  f"{size / transfer / 1e6:.0f} MB/s (target >= 200 MB/s)")
+            print(
+                f"ws.sql 'select * from big' ({rows:,} rows, ~{size / 1e6:.0f} MB as Arrow) "
+                f"into pandas: {transfer:.2f} s {[round(t, 2) for t in transfer_all]} = "
+                f"{size / transfer / 1e6:.0f} MB/s (target >= 200 MB/s)"
+            )
             profile_bench(ws, folder)
 
 
@@ -109,8 +125,10 @@ def profile_bench(ws: sb.Client, folder: Path) -> None:
     first = timed(lambda: ws.request("GET", path, params={"refresh": "true"}))
     ours, ours_all = median_of(lambda i: ws.request("GET", path, params={"refresh": "true"}))
     cached = timed(lambda: ws.request("GET", path))
-    print(f"profile of the version: seedbed {ours:.2f} s {[round(t, 2) for t in ours_all]} "
-          f"(first {first:.2f} s, cached {cached:.3f} s)")
+    print(
+        f"profile of the version: seedbed {ours:.2f} s {[round(t, 2) for t in ours_all]} "
+        f"(first {first:.2f} s, cached {cached:.3f} s)"
+    )
     print(f"  DuckDB SUMMARIZE: {theirs:.2f} s {[round(t, 2) for t in theirs_all]}")
     print(f"  ratio seedbed / SUMMARIZE: {ours / theirs:.2f}x (target <= 1.5x)")
 

@@ -27,8 +27,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeedbedServer]:
 def cli(server: SeedbedServer, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SEEDBED_")}
     env |= {"SEEDBED_URL": server.url, "SEEDBED_TOKEN": server.token, "COLUMNS": "200"}
-    return subprocess.run([sys.executable, "-m", "seedbed", *args], capture_output=True,
-                          text=True, env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "seedbed", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
 
 
 def test_cli_upload_list_show_download(server: SeedbedServer, tmp_path: Path) -> None:
@@ -44,7 +49,9 @@ def test_cli_upload_list_show_download(server: SeedbedServer, tmp_path: Path) ->
     shown = json.loads(cli(server, "data", "show", "sales", "--json").stdout)
     assert [v["version"] for v in shown["versions"]] == [1]
     assert [(c["name"], c["type"]) for c in shown["columns"]] == [
-        ("region", "VARCHAR"), ("amount", "BIGINT")]
+        ("region", "VARCHAR"),
+        ("amount", "BIGINT"),
+    ]
     target = tmp_path / "out.parquet"
     saved = cli(server, "data", "download", "sales", "-o", str(target))
     assert saved.returncode == 0
