@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+import socket
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -120,3 +124,70 @@ def tab(chromium: Browser, demo_server: SeedbedServer) -> Iterator[Tab]:
     page.on("response", watch.on_response)
     yield Tab(page, watch)
     context.close()
+
+
+class SlowProxy:
+    """A TCP proxy in front of the server that can slow down what the browser sends.
+
+    Chromium's network emulation does not throttle request bodies, so an upload to a local
+    server is over before its progress bar can move. Through this proxy, with
+    `upload_bytes_per_s` set, the browser's writes block on a small socket buffer and the
+    upload takes as long as a real one.
+    """
+
+    CHUNK = 4096
+
+    def __init__(self, target_url: str) -> None:
+        host, port = urlsplit(target_url).netloc.rsplit(":", 1)
+        self.target = (host, int(port))
+        self.upload_bytes_per_s: float | None = None
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # Inherited by accepted sockets: the browser cannot park a whole upload in our buffer.
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.CHUNK * 4)
+        self.listener.bind((host, 0))
+        self.listener.listen(16)
+        self.url = f"http://{host}:{self.listener.getsockname()[1]}"
+        self.sockets: list[socket.socket] = []
+        self.closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self.closed:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            self.sockets += [client, upstream]
+            threading.Thread(target=self._pump, args=(client, upstream, True), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, False), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket, slow: bool) -> None:
+        try:
+            while data := source.recv(self.CHUNK):
+                sink.sendall(data)
+                rate = self.upload_bytes_per_s
+                if slow and rate:
+                    time.sleep(len(data) / rate)
+        except OSError:
+            pass
+        for end in (source, sink):
+            with contextlib.suppress(OSError):
+                end.shutdown(socket.SHUT_RDWR)
+            end.close()
+
+    def close(self) -> None:
+        self.closed = True
+        self.listener.close()
+        for end in self.sockets:
+            with contextlib.suppress(OSError):
+                end.shutdown(socket.SHUT_RDWR)
+            end.close()
+
+
+@pytest.fixture
+def slow_proxy(demo_server: SeedbedServer) -> Iterator[SlowProxy]:
+    """The demo server behind a SlowProxy; browse `slow_proxy.url` to go through it."""
+    proxy = SlowProxy(demo_server.url)
+    yield proxy
+    proxy.close()

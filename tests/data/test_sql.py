@@ -89,3 +89,8 @@ def test_errors_are_invalid(runner: QueryRunner) -> None:
         runner.run("select * from missing", "root", admin=True, timeout_s=5)
     with pytest.raises(Invalid, match="empty"):
         runner.run("  ", "root", admin=True, timeout_s=5)
+
+
+def test_limit_is_applied_inside_duckdb(runner: QueryRunner) -> None:
+    table = runner.run("select * from range(100000000)", "v", admin=False, timeout_s=5, limit=3)
+    assert table.num_rows == 3

@@ -87,16 +87,18 @@ def api_sql(
     """Run SQL on the warehouse (read-only for all but admins); the result comes back as an
     Arrow IPC stream, or as JSON rows for the console."""
     settings = workspace.settings
+    limit = body.limit
+    if body.format == "json":
+        limit = min(limit if limit is not None else settings.sql_row_limit, settings.sql_row_limit)
     table = runner.run(
         body.query,
         user.username,
         user.is_admin,
         body.timeout_s or settings.sql_timeout_s,
         body.query_id,
+        # One row more than asked tells whether the limit cut the result.
+        limit=None if limit is None else limit + 1,
     )
-    limit = body.limit
-    if body.format == "json":
-        limit = min(limit if limit is not None else settings.sql_row_limit, settings.sql_row_limit)
     truncated = limit is not None and table.num_rows > limit
     if limit is not None:
         table = table.slice(0, limit)

@@ -123,8 +123,12 @@ class QueryRunner:
         admin: bool,
         timeout_s: float,
         query_id: str | None = None,
+        limit: int | None = None,
     ) -> pa.Table:
-        """Run `sql` as `owner`; non-admins may only read. Stops after `timeout_s` seconds."""
+        """Run `sql` as `owner`; non-admins may only read. Stops after `timeout_s` seconds.
+
+        With `limit`, a query's result is cut inside DuckDB, so a large table is not read whole.
+        """
         if not sql.strip():
             raise Invalid("The query is empty: give one SQL statement.")
         if not admin:
@@ -140,7 +144,11 @@ class QueryRunner:
             names = referenced_names(sql) if self.attach is not None else set()
             with self.attach(names) if self.attach is not None else nullcontext():
                 relation = query.cursor.sql(sql)
-                return pa.table({}) if relation is None else relation.to_arrow_table()
+                if relation is None:
+                    return pa.table({})
+                if limit is not None:
+                    relation = relation.limit(limit)
+                return relation.to_arrow_table()
         except duckdb.InterruptException as exc:
             if query.timed_out:
                 raise Invalid(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,8 @@ def format_duration(start: int | None, end: int | None) -> str:
 
 def format_number(value: Any) -> str:
     if isinstance(value, float):
+        if math.isfinite(value) and abs(value) >= 1000:
+            return f"{value:,.1f}"  # 150,000.5 rather than 1.5e+05
         return f"{value:.4g}"
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"

@@ -10,6 +10,7 @@
   const status = document.getElementById("sql-status");
   const errorBox = document.getElementById("sql-error");
   const grid = document.getElementById("sql-result");
+  const gridWrap = document.getElementById("sql-result-wrap");
   let running = null;
 
   function newId() {
@@ -34,6 +35,9 @@
       const th = document.createElement("th");
       th.textContent = name;
       th.title = result.types[i];
+      if (result.rows.some(function (row) { return typeof row[i] === "number"; })) {
+        th.className = "num";  // right-aligned over its right-aligned numbers
+      }
       headRow.appendChild(th);
     });
     head.appendChild(headRow);
@@ -49,6 +53,16 @@
       body.appendChild(tr);
     });
     grid.append(head, body);
+    gridWrap.hidden = false;
+  }
+
+  // A failed or cancelled query leaves no result behind that could pass for its own.
+  function fail(message) {
+    grid.replaceChildren();
+    gridWrap.hidden = true;
+    errorBox.textContent = message;
+    errorBox.hidden = false;
+    status.textContent = "";
   }
 
   function run() {
@@ -70,18 +84,17 @@
       return response.json().then(function (body) {
         const seconds = ((performance.now() - started) / 1000).toFixed(2);
         if (!response.ok) {
-          errorBox.textContent = body.error ? body.error.message : "The query failed.";
-          errorBox.hidden = false;
-          status.textContent = "";
+          fail(body.error ? body.error.message : "The query failed.");
           return;
         }
         render(body);
-        status.textContent = body.rows.length + " rows" + (body.truncated ? " (row limit reached)" : "") +
+        const count = body.rows.length;
+        status.textContent = count + (count === 1 ? " row" : " rows") +
+          (body.truncated ? " (row limit reached)" : "") +
           " in " + seconds + " s.";
       });
     }).catch(function () {
-      errorBox.textContent = "The server did not answer.";
-      errorBox.hidden = false;
+      fail("The server did not answer, or answered something that is not a query result.");
     }).finally(function () {
       running = null;
       runButton.disabled = false;

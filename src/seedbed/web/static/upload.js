@@ -76,17 +76,17 @@
     table.replaceChildren();
     const head = document.createElement("thead");
     const names = document.createElement("tr");
-    const types = document.createElement("tr");
     const options = document.getElementById("type-options").innerHTML;
+    // One header cell per column holds its name and its type, so the sticky header is one row.
     upload.columns.forEach(function (column, index) {
       const nameCell = document.createElement("th");
       const nameInput = document.createElement("input");
       nameInput.value = column.name;
+      nameInput.required = true;
       nameInput.setAttribute("aria-label", "Name of column " + (index + 1));
       nameInput.className = "column-name";
       nameCell.appendChild(nameInput);
       names.appendChild(nameCell);
-      const typeCell = document.createElement("th");
       const select = document.createElement("select");
       select.innerHTML = options;
       if (![...select.options].some(function (o) { return o.value === column.type; })) {
@@ -95,10 +95,13 @@
       select.value = column.type;
       select.setAttribute("aria-label", "Type of column " + column.name);
       select.className = "column-type";
-      typeCell.appendChild(select);
-      types.appendChild(typeCell);
+      select.title = "Inferred: " + column.type;
+      select.addEventListener("change", function () {
+        select.classList.toggle("edited", select.value !== column.type);
+      });
+      nameCell.appendChild(select);
     });
-    head.append(names, types);
+    head.appendChild(names);
     const body = document.createElement("tbody");
     upload.preview.forEach(function (row) {
       const tr = document.createElement("tr");
@@ -130,15 +133,28 @@
           showError(messageOf(response, body));
           return;
         }
-        const published = JSON.parse(body).version;
+        const answer = JSON.parse(body);
+        const published = answer.version;
+        // Identical content adds no version: the dataset page says so.
         window.location.assign("/ui/data/datasets/" + encodeURIComponent(published.dataset) +
-                               "?version=" + published.version);
+                               "?version=" + published.version +
+                               (answer.created ? "" : "&unchanged=1"));
       });
+    }).catch(function () {
+      button.disabled = false;
+      showError("The server did not answer; check the connection and publish again.");
     });
   });
 
   input.addEventListener("change", function () {
     if (input.files.length) upload(input.files[0]);
+  });
+  // The drop zone is focusable: Enter or Space opens the file chooser.
+  zone.addEventListener("keydown", function (event) {
+    if (event.target === zone && (event.key === "Enter" || event.key === " ")) {
+      event.preventDefault();
+      input.click();
+    }
   });
   ["dragenter", "dragover"].forEach(function (name) {
     zone.addEventListener(name, function (event) {
