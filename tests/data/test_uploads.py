@@ -249,3 +249,11 @@ def test_viewers_cannot_upload(local_workspace: Workspace) -> None:
         headers={"Authorization": f"Bearer {token}"},
     ) as http:
         assert error_of(http, "d.csv", b"a\n1\n", status=403)
+
+
+def test_time_zone_timestamps(client: TestClient) -> None:
+    staged = stage(
+        client, "times.csv", b"at,n\n2013-01-01 10:00:00+00,1\n2013-01-01 11:00:00+00,2\n"
+    )
+    assert staged["columns"][0]["type"] == "TIMESTAMP WITH TIME ZONE"
+    assert staged["preview"][0][0].startswith("2013-01-01")
