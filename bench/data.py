@@ -39,6 +39,8 @@ def timed(action: Callable[[], object]) -> float:
 
 
 def median_of(action: Callable[[int], object]) -> tuple[float, list[float]]:
+    """Median of RUNS timed runs, after one untimed warm-up run (index RUNS)."""
+    action(RUNS)
     times = [timed(lambda i=i: action(i)) for i in range(RUNS)]
     return statistics.median(times), times
 

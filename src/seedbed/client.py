@@ -148,7 +148,8 @@ class Client:
 
     def sql(self, query: str, limit: int | None = None) -> pd.DataFrame:
         """Run SQL on the warehouse; the result travels as Arrow and arrives as pandas."""
-        return self.sql_arrow(query, limit).to_pandas()
+        # The Arrow table is dropped right after, so pandas may take over its memory.
+        return self.sql_arrow(query, limit).to_pandas(split_blocks=True, self_destruct=True)
 
     def query(self, query: str, limit: int | None = None) -> QueryResult:
         """Run SQL and choose the form later: `.pandas()`, `.arrow()` or `.polars()`."""

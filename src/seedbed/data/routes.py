@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import math
+from collections.abc import Iterator
 from typing import Any, Literal
 
 import pyarrow as pa
 from fastapi import APIRouter
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from seedbed.data.warehouse import TableInfo
@@ -87,29 +89,57 @@ def api_sql(
     """Run SQL on the warehouse (read-only for all but admins); the result comes back as an
     Arrow IPC stream, or as JSON rows for the console."""
     settings = workspace.settings
-    limit = body.limit
-    if body.format == "json":
-        limit = min(limit if limit is not None else settings.sql_row_limit, settings.sql_row_limit)
-    table = runner.run(
-        body.query,
-        user.username,
-        user.is_admin,
-        body.timeout_s or settings.sql_timeout_s,
-        body.query_id,
-        # One row more than asked tells whether the limit cut the result.
-        limit=None if limit is None else limit + 1,
-    )
-    truncated = limit is not None and table.num_rows > limit
-    if limit is not None:
-        table = table.slice(0, limit)
-    if body.format == "json":
-        return JsonResult(
-            columns=table.column_names,
-            types=[str(t) for t in table.schema.types],
-            rows=[[_jsonable(v) for v in row] for row in preview_rows(table)],
-            truncated=truncated,
+    timeout_s = body.timeout_s or settings.sql_timeout_s
+    if body.format == "arrow":
+        schema, batches = runner.stream(
+            body.query, user.username, user.is_admin, timeout_s, body.query_id, limit=body.limit
         )
-    return Response(arrow_bytes(table), media_type=ARROW_STREAM)
+        return StreamingResponse(arrow_stream(schema, batches), media_type=ARROW_STREAM)
+    limit = min(
+        body.limit if body.limit is not None else settings.sql_row_limit, settings.sql_row_limit
+    )
+    # One row more than shown tells whether the limit cut the result.
+    table = runner.run(
+        body.query, user.username, user.is_admin, timeout_s, body.query_id, limit=limit + 1
+    )
+    truncated = table.num_rows > limit
+    table = table.slice(0, limit)
+    return JsonResult(
+        columns=table.column_names,
+        types=[str(t) for t in table.schema.types],
+        rows=[[_jsonable(v) for v in row] for row in preview_rows(table)],
+        truncated=truncated,
+    )
+
+
+class _Collector(io.RawIOBase):
+    """A write-only file the Arrow IPC writer writes into, emptied after every batch."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self.parts.append(bytes(data))
+        return len(self.parts[-1])
+
+    def drain(self) -> bytes:
+        data = b"".join(self.parts)
+        self.parts.clear()
+        return data
+
+
+def arrow_stream(schema: pa.Schema, batches: Iterator[pa.RecordBatch]) -> Iterator[bytes]:
+    """An Arrow IPC stream sent batch by batch, while DuckDB still makes the next ones."""
+    sink = _Collector()
+    with pa.ipc.new_stream(pa.PythonFile(sink, mode="w"), schema) as writer:
+        yield sink.drain()
+        for batch in batches:
+            writer.write_batch(batch)
+            yield sink.drain()
+    yield sink.drain()
 
 
 def _jsonable(value: Any) -> Any:

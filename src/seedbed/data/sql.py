@@ -7,7 +7,7 @@ import re
 import threading
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass
 from typing import Any
 
@@ -129,6 +129,24 @@ class QueryRunner:
 
         With `limit`, a query's result is cut inside DuckDB, so a large table is not read whole.
         """
+        schema, batches = self.stream(sql, owner, admin, timeout_s, query_id, limit)
+        return pa.Table.from_batches(list(batches), schema=schema)
+
+    def stream(
+        self,
+        sql: str,
+        owner: str,
+        admin: bool,
+        timeout_s: float,
+        query_id: str | None = None,
+        limit: int | None = None,
+        batch_rows: int = 256 * 1024,
+    ) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
+        """Start a query and hand back its schema and its batches as DuckDB makes them.
+
+        Mistakes in the query raise here, before any row is sent; the query stays
+        cancellable and under its timeout until the last batch is read.
+        """
         if not sql.strip():
             raise Invalid("The query is empty: give one SQL statement.")
         if not admin:
@@ -138,31 +156,59 @@ class QueryRunner:
             if query.id in self._running:
                 raise Invalid(f"A query with id {query.id!r} is already running.")
             self._running[query.id] = query
+        cleanup = ExitStack()
         timer = threading.Timer(timeout_s, self._time_out, args=(query,))
         timer.start()
+        cleanup.callback(self._finish, query, timer)
         try:
             names = referenced_names(sql) if self.attach is not None else set()
-            with self.attach(names) if self.attach is not None else nullcontext():
-                relation = query.cursor.sql(sql)
-                if relation is None:
-                    return pa.table({})
-                if limit is not None:
-                    relation = relation.limit(limit)
-                return relation.to_arrow_table()
-        except duckdb.InterruptException as exc:
+            if self.attach is not None:
+                cleanup.enter_context(self.attach(names))
+            relation = query.cursor.sql(sql)
+            if relation is None:
+                cleanup.close()
+                return pa.schema([]), iter(())
+            if limit is not None:
+                relation = relation.limit(limit)
+            reader = relation.to_arrow_reader(batch_rows)
+        except BaseException as exc:
+            cleanup.close()
+            explained = self._explain(exc, query, timeout_s)
+            if explained is exc:
+                raise
+            raise explained from exc
+        return reader.schema, self._batches(reader, query, timeout_s, cleanup)
+
+    def _batches(
+        self,
+        reader: pa.RecordBatchReader,
+        query: RunningQuery,
+        timeout_s: float,
+        cleanup: ExitStack,
+    ) -> Iterator[pa.RecordBatch]:
+        with cleanup:
+            try:
+                yield from reader
+            except duckdb.Error as exc:
+                raise self._explain(exc, query, timeout_s) from exc
+
+    def _explain(self, exc: BaseException, query: RunningQuery, timeout_s: float) -> BaseException:
+        if isinstance(exc, duckdb.InterruptException):
             if query.timed_out:
-                raise Invalid(
+                return Invalid(
                     f"The query ran longer than the {timeout_s:g} s statement "
                     "timeout and was stopped; narrow it or raise the timeout."
-                ) from exc
-            raise Invalid("The query was cancelled.") from exc
-        except duckdb.Error as exc:
-            raise Invalid(f"The warehouse rejected the query: {exc}") from exc
-        finally:
-            timer.cancel()
-            with self._lock:
-                self._running.pop(query.id, None)
-            query.cursor.close()
+                )
+            return Invalid("The query was cancelled.")
+        if isinstance(exc, duckdb.Error):
+            return Invalid(f"The warehouse rejected the query: {exc}")
+        return exc
+
+    def _finish(self, query: RunningQuery, timer: threading.Timer) -> None:
+        timer.cancel()
+        with self._lock:
+            self._running.pop(query.id, None)
+        query.cursor.close()
 
     def _time_out(self, query: RunningQuery) -> None:
         query.timed_out = True
