@@ -94,7 +94,7 @@ def register(
     return get_source(workspace, name)
 
 
-def get_source(workspace: Workspace, name: str) -> Source:
+def _row(workspace: Workspace, name: str) -> RowMapping:
     with workspace.engine.connect() as connection:
         row = (
             connection.execute(select(sources_table).where(sources_table.c.name == name))
@@ -103,7 +103,11 @@ def get_source(workspace: Workspace, name: str) -> Source:
         )
     if row is None:
         raise NotFound(f"No source named {name!r}. Registered sources are listed under Data.")
-    return _source(row)
+    return row
+
+
+def get_source(workspace: Workspace, name: str) -> Source:
+    return _source(_row(workspace, name))
 
 
 def list_sources(workspace: Workspace) -> list[Source]:
@@ -125,14 +129,7 @@ def remove(workspace: Workspace, name: str, user: str = "") -> None:
 
 def connector(workspace: Workspace, name: str) -> Connector:
     """A live connector for a registered source, its credential decrypted in memory only."""
-    with workspace.engine.connect() as connection:
-        row = (
-            connection.execute(select(sources_table).where(sources_table.c.name == name))
-            .mappings()
-            .first()
-        )
-    if row is None:
-        raise NotFound(f"No source named {name!r}.")
+    row = _row(workspace, name)
     secret = secret_box(workspace).decrypt(row["secret"]) if row["secret"] else None
     return make_connector(row["kind"], json.loads(row["config"]), secret)
 
