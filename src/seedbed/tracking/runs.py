@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import math
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sqlalchemy import RowMapping, and_, select
@@ -14,11 +16,22 @@ from seedbed.auth import audit
 from seedbed.db import now_ms
 from seedbed.errors import Conflict, Invalid, NotFound
 from seedbed.tracking.experiments import get_experiment
-from seedbed.tracking.tables import latest_metrics, metrics, run_params, run_tags, runs
+from seedbed.tracking.tables import (
+    latest_metrics,
+    run_dataset_inputs,
+    run_params,
+    run_tags,
+    runs,
+)
+from seedbed.tracking.tables import metrics as metric_points
 from seedbed.workspace import Workspace
 
 STATUSES = ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED")
 MAX_KEY = 250
+# The limits MLflow's own server applies, so that a run always reads back in an MLflow client.
+MAX_PARAM_VALUE = 6000
+MAX_TAG_VALUE = 8000
+RUN_NAME_TAG = "mlflow.runName"  # MLflow's tag for the run name; kept equal to the name column
 
 
 @dataclass
@@ -34,6 +47,7 @@ class Run:
     params: dict[str, str] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
+    lifecycle_stage: str = "active"
 
     @property
     def artifact_key(self) -> str:
@@ -48,9 +62,42 @@ class MetricPoint:
     timestamp: int
 
 
+@dataclass(frozen=True)
+class LoggedMetric:
+    """One point to log, as log_batch takes it."""
+
+    key: str
+    value: float
+    step: int = 0
+    timestamp: int | None = None
+
+
+@dataclass(frozen=True)
+class DatasetInput:
+    """A dataset an MLflow client says a run read (it need not be a seedbed dataset)."""
+
+    name: str
+    digest: str
+    source_type: str = ""
+    source: str = ""
+    schema: str = ""
+    profile: str = ""
+    tags: dict[str, str] = field(default_factory=dict)
+
+
 def _check_key(kind: str, key: str) -> None:
-    if not key or len(key) > MAX_KEY or key != key.strip():
+    if not isinstance(key, str) or not key or len(key) > MAX_KEY or key != key.strip():
         raise Invalid(f"{kind} name {key!r} must be 1 to {MAX_KEY} characters, no outer spaces.")
+
+
+def _check_name(name: str) -> None:
+    if not name.strip() or len(name) > MAX_KEY:
+        raise Invalid(f"A run name must be 1 to {MAX_KEY} characters.")
+
+
+def _check_status(status: str) -> None:
+    if status not in STATUSES:
+        raise Invalid(f"Run status must be one of {', '.join(STATUSES)}, not {status!r}.")
 
 
 def start_run(
@@ -59,11 +106,19 @@ def start_run(
     name: str = "",
     user: str = "",
     tags: Mapping[str, str] | None = None,
+    start_time: int | None = None,
+    actor: str | None = None,
 ) -> Run:
-    """Open a RUNNING run in an existing experiment."""
+    """Open a RUNNING run in an existing experiment; `actor` (default `user`) goes to the audit."""
     experiment = get_experiment(workspace, experiment_id)
     if experiment.lifecycle_stage != "active":
         raise Invalid(f"Experiment {experiment.name!r} is deleted; restore it before logging.")
+    texts = _texts("Tag", tags or {}, MAX_TAG_VALUE)
+    name = name or texts.get(RUN_NAME_TAG, "")
+    if name:
+        _check_name(name)
+    if texts.get(RUN_NAME_TAG, name) != name:
+        raise Invalid(f"The run name {name!r} and the {RUN_NAME_TAG} tag differ; give one name.")
     run_id = uuid.uuid4().hex
     with workspace.engine.begin() as connection:
         connection.execute(
@@ -71,17 +126,16 @@ def start_run(
                 id=run_id,
                 experiment_id=experiment_id,
                 name=name or run_id[:8],
-                user=user,
+                user=user[:100],
                 status="RUNNING",
-                start_time=now_ms(),
+                start_time=start_time or now_ms(),
                 end_time=None,
                 lifecycle_stage="active",
                 artifact_uri=workspace.artifacts.uri(f"runs/{run_id}/artifacts"),
             )
         )
-    if tags:
-        set_tags(workspace, run_id, tags)
-    audit.record(workspace, user or None, "run.create", run_id, experiment=experiment.name)
+        _write_tags(connection, run_id, texts)
+    audit.record(workspace, actor or user or None, "run.create", run_id, experiment=experiment.name)
     return get_run(workspace, run_id)
 
 
@@ -92,32 +146,16 @@ def _require_run(connection: Connection, run_id: str) -> RowMapping:
     return row
 
 
+def _require_active_run(connection: Connection, run_id: str) -> RowMapping:
+    row = _require_run(connection, run_id)
+    if row["lifecycle_stage"] != "active":
+        raise Invalid(f"Run {run_id} is deleted; restore it before changing it.")
+    return row
+
+
 def log_params(workspace: Workspace, run_id: str, params: Mapping[str, Any]) -> None:
     """Record params; a param is written once, and logging a different value is a Conflict."""
-    for key in params:
-        _check_key("Param", key)
-    with workspace.engine.begin() as connection:
-        _require_run(connection, run_id)
-        existing = dict(
-            connection.execute(
-                select(run_params.c.key, run_params.c.value).where(
-                    run_params.c.run_id == run_id, run_params.c.key.in_(list(params))
-                )
-            ).all()
-        )
-        new = []
-        for key, value in params.items():
-            text = str(value)
-            if key in existing:
-                if existing[key] != text:
-                    raise Conflict(
-                        f"Param {key!r} of run {run_id} is already {existing[key]!r}; params "
-                        f"are write-once, so {text!r} was refused. Log it under another name."
-                    )
-                continue
-            new.append({"run_id": run_id, "key": key, "value": text})
-        if new:
-            connection.execute(run_params.insert(), new)
+    log_batch(workspace, run_id, params=params)
 
 
 def log_metrics(
@@ -128,88 +166,219 @@ def log_metrics(
     timestamp: int | None = None,
 ) -> None:
     """Append one point per metric to its series and keep the latest-value table current."""
-    stamp = timestamp if timestamp is not None else now_ms()
-    points = []
-    for key, value in values.items():
-        _check_key("Metric", key)
-        try:
-            number = float(value)
-        except (TypeError, ValueError) as exc:
-            raise Invalid(f"Metric {key!r} must be a number, got {value!r}.") from exc
-        points.append(
-            {"run_id": run_id, "key": key, "value": number, "step": step, "timestamp": stamp}
-        )
-    if not points:
-        return
-    with workspace.engine.begin() as connection:
-        _require_run(connection, run_id)
-        connection.execute(metrics.insert(), points)
-        for point in points:
-            _update_latest(connection, point)
-
-
-def _update_latest(connection: Connection, point: dict[str, Any]) -> None:
-    where = and_(latest_metrics.c.run_id == point["run_id"], latest_metrics.c.key == point["key"])
-    current = connection.execute(
-        select(latest_metrics.c.step, latest_metrics.c.timestamp).where(where)
-    ).first()
-    if current is None:
-        connection.execute(latest_metrics.insert().values(**point))
-    elif (point["step"], point["timestamp"]) >= (current.step, current.timestamp):
-        connection.execute(
-            latest_metrics.update()
-            .where(where)
-            .values(value=point["value"], step=point["step"], timestamp=point["timestamp"])
-        )
+    points = [LoggedMetric(key, value, step, timestamp) for key, value in values.items()]
+    log_batch(workspace, run_id, metrics=points)
 
 
 def set_tags(workspace: Workspace, run_id: str, tags: Mapping[str, Any]) -> None:
     """Set tags; unlike params, a tag may be overwritten."""
-    for key in tags:
-        _check_key("Tag", key)
+    log_batch(workspace, run_id, tags=tags)
+
+
+def log_batch(
+    workspace: Workspace,
+    run_id: str,
+    metrics: Sequence[LoggedMetric] = (),
+    params: Mapping[str, Any] | None = None,
+    tags: Mapping[str, Any] | None = None,
+) -> None:
+    """Log metrics, params and tags together: all are written, or (on any error) none."""
+    points = _metric_rows(run_id, metrics)
+    param_texts = _texts("Param", params or {}, MAX_PARAM_VALUE)
+    tag_texts = _texts("Tag", tags or {}, MAX_TAG_VALUE)
+    if not (points or param_texts or tag_texts):
+        with workspace.engine.connect() as connection:
+            _require_run(connection, run_id)
+        return
     with workspace.engine.begin() as connection:
-        _require_run(connection, run_id)
-        for key, value in tags.items():
-            connection.execute(
-                run_tags.delete().where(run_tags.c.run_id == run_id, run_tags.c.key == key)
+        _require_active_run(connection, run_id)
+        _insert_params(connection, run_id, param_texts)
+        _write_tags(connection, run_id, tag_texts)
+        if points:
+            connection.execute(metric_points.insert(), points)
+            _update_latest(connection, run_id, points)
+
+
+def _texts(kind: str, values: Mapping[str, Any], limit: int) -> dict[str, str]:
+    texts = {}
+    for key, value in values.items():
+        _check_key(kind, key)
+        texts[key] = str(value)
+        if len(texts[key]) > limit:
+            raise Invalid(
+                f"{kind} {key!r} is {len(texts[key])} characters long; the limit is {limit}."
             )
-            connection.execute(run_tags.insert().values(run_id=run_id, key=key, value=str(value)))
+    return texts
+
+
+def _metric_rows(run_id: str, points: Iterable[LoggedMetric]) -> list[dict[str, Any]]:
+    stamp = now_ms()
+    rows = []
+    for point in points:
+        _check_key("Metric", point.key)
+        try:
+            number = float(point.value)
+        except (TypeError, ValueError) as exc:
+            raise Invalid(f"Metric {point.key!r} must be a number, got {point.value!r}.") from exc
+        is_nan = math.isnan(number)
+        rows.append(
+            {
+                "run_id": run_id,
+                "key": point.key,
+                "value": 0.0 if is_nan else number,
+                "is_nan": is_nan,
+                "step": int(point.step),
+                "timestamp": point.timestamp if point.timestamp is not None else stamp,
+            }
+        )
+    return rows
+
+
+def _insert_params(connection: Connection, run_id: str, params: dict[str, str]) -> None:
+    if not params:
+        return
+    existing = dict(
+        connection.execute(
+            select(run_params.c.key, run_params.c.value).where(
+                run_params.c.run_id == run_id, run_params.c.key.in_(list(params))
+            )
+        ).all()
+    )
+    for key, text in params.items():
+        if key in existing and existing[key] != text:
+            raise Conflict(
+                f"Param {key!r} of run {run_id} is already {existing[key]!r}; params "
+                f"are write-once, so {text!r} was refused. Log it under another name."
+            )
+    new = [{"run_id": run_id, "key": k, "value": v} for k, v in params.items() if k not in existing]
+    if new:
+        connection.execute(run_params.insert(), new)
+
+
+def _write_tags(connection: Connection, run_id: str, tags: dict[str, str]) -> None:
+    if not tags:
+        return
+    if RUN_NAME_TAG in tags:
+        _check_name(tags[RUN_NAME_TAG])
+        connection.execute(runs.update().where(runs.c.id == run_id).values(name=tags[RUN_NAME_TAG]))
+    connection.execute(
+        run_tags.delete().where(run_tags.c.run_id == run_id, run_tags.c.key.in_(list(tags)))
+    )
+    connection.execute(
+        run_tags.insert(), [{"run_id": run_id, "key": k, "value": v} for k, v in tags.items()]
+    )
+
+
+def _update_latest(connection: Connection, run_id: str, points: list[dict[str, Any]]) -> None:
+    # Latest = highest (step, timestamp); among equals, the one logged last.
+    newest: dict[str, dict[str, Any]] = {}
+    for point in points:
+        best = newest.get(point["key"])
+        if best is None or (point["step"], point["timestamp"]) >= (best["step"], best["timestamp"]):
+            newest[point["key"]] = point
+    current = {
+        row.key: (row.step, row.timestamp)
+        for row in connection.execute(
+            select(latest_metrics.c.key, latest_metrics.c.step, latest_metrics.c.timestamp).where(
+                latest_metrics.c.run_id == run_id, latest_metrics.c.key.in_(list(newest))
+            )
+        )
+    }
+    for key, point in newest.items():
+        values = {k: point[k] for k in ("value", "is_nan", "step", "timestamp")}
+        if key not in current:
+            connection.execute(latest_metrics.insert().values(run_id=run_id, key=key, **values))
+        elif (point["step"], point["timestamp"]) >= current[key]:
+            connection.execute(
+                latest_metrics.update()
+                .where(and_(latest_metrics.c.run_id == run_id, latest_metrics.c.key == key))
+                .values(**values)
+            )
+
+
+def delete_tag(workspace: Workspace, run_id: str, key: str) -> None:
+    """Remove one tag; a missing tag is NotFound."""
+    with workspace.engine.begin() as connection:
+        _require_active_run(connection, run_id)
+        gone = connection.execute(
+            run_tags.delete().where(run_tags.c.run_id == run_id, run_tags.c.key == key)
+        ).rowcount
+    if not gone:
+        raise NotFound(f"Run {run_id} has no tag {key!r}.")
 
 
 def end_run(workspace: Workspace, run_id: str, status: str = "FINISHED") -> Run:
     """Close a run with a final status (FINISHED, FAILED or KILLED)."""
     if status not in STATUSES or status in ("RUNNING", "SCHEDULED"):
         raise Invalid(f"A run ends as FINISHED, FAILED or KILLED, not {status!r}.")
+    return update_run(workspace, run_id, status=status, end_time=now_ms())
+
+
+def update_run(
+    workspace: Workspace,
+    run_id: str,
+    *,
+    name: str | None = None,
+    status: str | None = None,
+    end_time: int | None = None,
+) -> Run:
+    """Change a run's name, status or end time; what is None stays as it is."""
+    values: dict[str, Any] = {}
+    if name is not None:
+        _check_name(name)
+    if status is not None:
+        _check_status(status)
+        values["status"] = status
+    if end_time is not None:
+        values["end_time"] = end_time
+    with workspace.engine.begin() as connection:
+        _require_active_run(connection, run_id)
+        if values:
+            connection.execute(runs.update().where(runs.c.id == run_id).values(**values))
+        if name is not None:
+            _write_tags(connection, run_id, {RUN_NAME_TAG: name})
+    return get_run(workspace, run_id)
+
+
+def set_lifecycle(workspace: Workspace, run_id: str, stage: str, user: str | None = None) -> None:
+    """Delete ("deleted") or restore ("active") a run; both are idempotent, as in MLflow."""
+    if stage not in ("active", "deleted"):
+        raise Invalid(f"A run is 'active' or 'deleted', not {stage!r}.")
     with workspace.engine.begin() as connection:
         _require_run(connection, run_id)
+        connection.execute(runs.update().where(runs.c.id == run_id).values(lifecycle_stage=stage))
+    audit.record(workspace, user, "run.delete" if stage == "deleted" else "run.restore", run_id)
+
+
+def delete_run(workspace: Workspace, run_id: str, user: str | None = None) -> None:
+    """Mark a run deleted: hidden from lists, kept with its data until restored."""
+    set_lifecycle(workspace, run_id, "deleted", user)
+
+
+def restore_run(workspace: Workspace, run_id: str, user: str | None = None) -> None:
+    """Bring a deleted run back."""
+    set_lifecycle(workspace, run_id, "active", user)
+
+
+def move_run(workspace: Workspace, run_id: str, experiment_id: int, user: str | None = None) -> Run:
+    """Put a run into another (active) experiment; its artifacts stay where they are."""
+    experiment = get_experiment(workspace, experiment_id)
+    if experiment.lifecycle_stage != "active":
+        raise Invalid(f"Experiment {experiment.name!r} is deleted; restore it first.")
+    with workspace.engine.begin() as connection:
+        _require_active_run(connection, run_id)
         connection.execute(
-            runs.update().where(runs.c.id == run_id).values(status=status, end_time=now_ms())
+            runs.update().where(runs.c.id == run_id).values(experiment_id=experiment_id)
         )
+    audit.record(workspace, user, "run.move", run_id, experiment=experiment.name)
     return get_run(workspace, run_id)
 
 
 def get_run(workspace: Workspace, run_id: str) -> Run:
-    """A run with its params, latest metrics and tags."""
+    """A run (deleted ones too) with its params, latest metrics and tags."""
     with workspace.engine.connect() as connection:
-        row = _require_run(connection, run_id)
-        run = _run(row)
-        run.params = dict(
-            connection.execute(
-                select(run_params.c.key, run_params.c.value).where(run_params.c.run_id == run_id)
-            ).all()
-        )
-        run.metrics = dict(
-            connection.execute(
-                select(latest_metrics.c.key, latest_metrics.c.value).where(
-                    latest_metrics.c.run_id == run_id
-                )
-            ).all()
-        )
-        run.tags = dict(
-            connection.execute(
-                select(run_tags.c.key, run_tags.c.value).where(run_tags.c.run_id == run_id)
-            ).all()
-        )
+        run = _run(_require_run(connection, run_id))
+        _fill(connection, {run.id: run})
     return run
 
 
@@ -223,7 +392,27 @@ def _run(row: RowMapping) -> Run:
         start_time=row["start_time"],
         end_time=row["end_time"],
         artifact_uri=row["artifact_uri"],
+        lifecycle_stage=row["lifecycle_stage"],
     )
+
+
+def _fill(connection: Connection, by_id: dict[str, Run]) -> None:
+    ids = list(by_id)
+    for table, attribute in ((run_params, "params"), (run_tags, "tags")):
+        rows = connection.execute(
+            select(table.c.run_id, table.c.key, table.c.value).where(table.c.run_id.in_(ids))
+        ).all()
+        for run_id, key, value in rows:
+            getattr(by_id[run_id], attribute)[key] = value
+    for run_id, key, value, is_nan in connection.execute(
+        select(
+            latest_metrics.c.run_id,
+            latest_metrics.c.key,
+            latest_metrics.c.value,
+            latest_metrics.c.is_nan,
+        ).where(latest_metrics.c.run_id.in_(ids))
+    ):
+        by_id[run_id].metrics[key] = math.nan if is_nan else value
 
 
 def list_runs(workspace: Workspace, experiment_id: int) -> list[Run]:
@@ -236,30 +425,77 @@ def list_runs(workspace: Workspace, experiment_id: int) -> list[Run]:
     )
     with workspace.engine.connect() as connection:
         found = [_run(row) for row in connection.execute(query).mappings().all()]
-        by_id = {run.id: run for run in found}
-        if not by_id:
-            return []
-        ids = list(by_id)
-        for table, attribute in (
-            (run_params, "params"),
-            (latest_metrics, "metrics"),
-            (run_tags, "tags"),
-        ):
-            rows = connection.execute(
-                select(table.c.run_id, table.c.key, table.c.value).where(table.c.run_id.in_(ids))
-            ).all()
-            for run_id, key, value in rows:
-                getattr(by_id[run_id], attribute)[key] = value
+        if found:
+            _fill(connection, {run.id: run for run in found})
     return found
 
 
-def metric_history(workspace: Workspace, run_id: str, key: str) -> list[MetricPoint]:
-    """Every logged point of one metric, by step then time."""
+def metric_history(
+    workspace: Workspace, run_id: str, key: str, offset: int = 0, limit: int | None = None
+) -> list[MetricPoint]:
+    """Logged points of one metric, by step then time: all, or `limit` from `offset`."""
+    query = (
+        select(
+            metric_points.c.value,
+            metric_points.c.is_nan,
+            metric_points.c.step,
+            metric_points.c.timestamp,
+        )
+        .where(metric_points.c.run_id == run_id, metric_points.c.key == key)
+        .order_by(metric_points.c.step, metric_points.c.timestamp, metric_points.c.id)
+        .offset(offset)
+    )
+    if limit is not None:
+        query = query.limit(limit)
     with workspace.engine.connect() as connection:
         _require_run(connection, run_id)
-        rows = connection.execute(
-            select(metrics.c.value, metrics.c.step, metrics.c.timestamp)
-            .where(metrics.c.run_id == run_id, metrics.c.key == key)
-            .order_by(metrics.c.step, metrics.c.timestamp, metrics.c.id)
+        return [
+            MetricPoint(value=math.nan if is_nan else v, step=s, timestamp=t)
+            for v, is_nan, s, t in connection.execute(query)
+        ]
+
+
+def latest_metric_points(
+    workspace: Workspace, run_ids: Sequence[str]
+) -> dict[str, dict[str, MetricPoint]]:
+    """The latest point of every metric of each run, with its step and time."""
+    found: dict[str, dict[str, MetricPoint]] = {run_id: {} for run_id in run_ids}
+    if not run_ids:
+        return found
+    query = select(latest_metrics).where(latest_metrics.c.run_id.in_(list(run_ids)))
+    with workspace.engine.connect() as connection:
+        for row in connection.execute(query).mappings():
+            value = math.nan if row["is_nan"] else row["value"]
+            found[row["run_id"]][row["key"]] = MetricPoint(value, row["step"], row["timestamp"])
+    return found
+
+
+def log_dataset_inputs(workspace: Workspace, run_id: str, inputs: Sequence[DatasetInput]) -> None:
+    """Record datasets a run read; one already recorded (same name and digest) is kept as is."""
+    rows = {}
+    for item in inputs:
+        if not item.name or len(item.name) > 500 or len(item.digest) > 36:
+            raise Invalid("A dataset input needs a name (≤ 500 chars) and a digest (≤ 36 chars).")
+        row = {**asdict(item), "run_id": run_id, "tags": json.dumps(item.tags)}
+        rows[(item.name, item.digest)] = {**row, "source_type": item.source_type[:100]}
+    table = run_dataset_inputs
+    with workspace.engine.begin() as connection:
+        _require_active_run(connection, run_id)
+        have = connection.execute(
+            select(table.c.name, table.c.digest).where(table.c.run_id == run_id)
         ).all()
-        return [MetricPoint(value=v, step=s, timestamp=t) for v, s, t in rows]
+        new = [row for key, row in rows.items() if key not in {tuple(h) for h in have}]
+        if new:
+            connection.execute(table.insert(), new)
+
+
+def dataset_inputs(workspace: Workspace, run_ids: Sequence[str]) -> dict[str, list[DatasetInput]]:
+    """The MLflow dataset inputs of each run."""
+    found: dict[str, list[DatasetInput]] = {run_id: [] for run_id in run_ids}
+    table = run_dataset_inputs
+    query = select(table).where(table.c.run_id.in_(list(run_ids))).order_by(table.c.name)
+    with workspace.engine.connect() as connection:
+        for row in connection.execute(query).mappings():
+            values = {k: v for k, v in row.items() if k not in ("run_id", "tags")}
+            found[row["run_id"]].append(DatasetInput(**values, tags=json.loads(row["tags"])))
+    return found

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Float,
     ForeignKey,
@@ -12,6 +13,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 
 from seedbed.db import metadata
@@ -26,6 +28,19 @@ experiments = Table(
     Column("lifecycle_stage", String(20), nullable=False, default="active"),
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
+)
+
+experiment_tags = Table(
+    "experiment_tags",
+    metadata,
+    Column(
+        "experiment_id",
+        Integer,
+        ForeignKey("experiments.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("key", String(250), primary_key=True),
+    Column("value", Text, nullable=False),
 )
 
 runs = Table(
@@ -54,6 +69,8 @@ run_params = Table(
     Column("run_id", String(32), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
     Column("key", String(250), primary_key=True),
     Column("value", Text, nullable=False),
+    # Searches filter runs by param key (values can be too long for a PostgreSQL index).
+    Index("ix_run_params_key", "key"),
 )
 
 run_tags = Table(
@@ -62,6 +79,7 @@ run_tags = Table(
     Column("run_id", String(32), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
     Column("key", String(250), primary_key=True),
     Column("value", Text, nullable=False),
+    Index("ix_run_tags_key", "key"),
 )
 
 metrics = Table(
@@ -73,6 +91,8 @@ metrics = Table(
     Column("value", Float, nullable=False),
     Column("step", BigInteger, nullable=False, default=0),
     Column("timestamp", BigInteger, nullable=False),
+    # SQLite stores NaN as NULL, so a NaN point keeps value 0 and this flag (as MLflow does).
+    Column("is_nan", Boolean, nullable=False, default=False, server_default=false()),
     Index("ix_metrics_run_key_step", "run_id", "key", "step"),
 )
 
@@ -84,6 +104,8 @@ latest_metrics = Table(
     Column("value", Float, nullable=False),
     Column("step", BigInteger, nullable=False),
     Column("timestamp", BigInteger, nullable=False),
+    Column("is_nan", Boolean, nullable=False, default=False, server_default=false()),
+    Index("ix_latest_metrics_key_value", "key", "value"),
 )
 
 # What a run read: dataset versions now; feature definitions later.
@@ -93,4 +115,19 @@ run_inputs = Table(
     Column("run_id", String(32), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
     Column("dataset_id", Integer, ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True),
     Column("version", Integer, primary_key=True),
+)
+
+# Datasets an MLflow client declared with log_input (name, digest, source...), which need not
+# be seedbed datasets; kept so that run.inputs shows them back.
+run_dataset_inputs = Table(
+    "run_dataset_inputs",
+    metadata,
+    Column("run_id", String(32), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("name", String(500), primary_key=True),
+    Column("digest", String(36), primary_key=True),
+    Column("source_type", String(100), nullable=False),
+    Column("source", Text, nullable=False),
+    Column("schema", Text, nullable=False),
+    Column("profile", Text, nullable=False),
+    Column("tags", Text, nullable=False),
 )

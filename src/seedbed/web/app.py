@@ -1,4 +1,4 @@
-"""create_app(workspace): the FastAPI application serving /ui, /api/v1 and /health."""
+"""create_app(workspace): the FastAPI application serving /ui, /api/v1, MLflow's API and /health."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from seedbed.data.sources import SourceAttachments
 from seedbed.data.sql import QueryRunner
 from seedbed.registry.loading import ModelLoader
 from seedbed.registry.routes import router as registry_router
+from seedbed.tracking.mlflow_api import include_mlflow_routes
 from seedbed.tracking.routes import router as tracking_router
 from seedbed.web import errors, pages
 from seedbed.web.security import AuthMiddleware
@@ -81,6 +82,7 @@ def create_app(workspace: Workspace) -> FastAPI:
         apps_router,
     ):
         app.include_router(router)
+    include_mlflow_routes(app)
     # Added innermost first: TrustedHost runs first, then the session, then auth.
     app.add_middleware(AuthMiddleware, workspace=workspace)
     app.add_middleware(

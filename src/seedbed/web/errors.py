@@ -1,4 +1,7 @@
-"""The one place where errors become HTTP answers: JSON for /api, an HTML page for the UI."""
+"""The one place where errors become HTTP answers: JSON for /api, an HTML page for the UI.
+
+MLflow paths get MLflow's shape, `{"error_code": ..., "message": ...}` (security.error_body).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
 from seedbed.errors import SeedbedError
-from seedbed.web.security import is_api
+from seedbed.web.security import error_body, is_api, is_mlflow
 from seedbed.web.templating import render
 
 log = logging.getLogger(__name__)
@@ -29,13 +32,19 @@ TITLES = {
 
 
 def error_response(
-    request: Request, status: int, code: str, message: str, details: Any = None
+    request: Request,
+    status: int,
+    code: str,
+    message: str,
+    details: Any = None,
+    mlflow_code: str | None = None,
 ) -> Response:
-    if is_api(request.url.path):
-        body: dict[str, Any] = {"code": code, "message": message}
-        if details is not None:
-            body["details"] = details
-        return JSONResponse({"error": body}, status_code=status)
+    path = request.url.path
+    if is_api(path):
+        status, body = error_body(path, status, code, message, mlflow_code)
+        if details is not None and not is_mlflow(path):
+            body["error"]["details"] = details
+        return JSONResponse(body, status_code=status)
     return render(
         request,
         "error.html",
@@ -57,7 +66,8 @@ def _describe_validation(exc: RequestValidationError) -> str:
 def install(app: FastAPI) -> None:
     @app.exception_handler(SeedbedError)
     async def seedbed_error(request: Request, exc: SeedbedError) -> Response:
-        return error_response(request, exc.status_code, exc.code, str(exc))
+        mlflow_code = getattr(exc, "mlflow_code", None)  # set by the MLflow layer's own errors
+        return error_response(request, exc.status_code, exc.code, str(exc), mlflow_code=mlflow_code)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
@@ -68,9 +78,13 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
         message = exc.detail if isinstance(exc.detail, str) else "Request failed."
+        mlflow_code = None
         if exc.status_code == 404:
             message = f"Nothing lives at {request.url.path}."
-        response = error_response(request, exc.status_code, "http_error", message)
+            mlflow_code = "ENDPOINT_NOT_FOUND"
+        response = error_response(
+            request, exc.status_code, "http_error", message, mlflow_code=mlflow_code
+        )
         for key, value in (exc.headers or {}).items():
             response.headers[key] = value
         return response

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import json
+from typing import Any
 from urllib.parse import quote
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -13,7 +14,8 @@ from seedbed.errors import NotFound
 from seedbed.web.csrf import HEADER, SESSION_KEY
 from seedbed.workspace import Workspace
 
-PUBLIC_PATHS = ("/health", "/login", "/favicon.ico")
+# /version is public as on an MLflow server: clients probe it before they authenticate.
+PUBLIC_PATHS = ("/health", "/version", "/login", "/favicon.ico")
 PUBLIC_PREFIXES = ("/static/", "/vendor/")
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 SESSION_USER = "user_id"
@@ -34,8 +36,41 @@ def is_public(path: str) -> bool:
     return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
 
 
+# Paths that speak MLflow's wire protocol, errors included ("/ajax-api" is what MLflow's UI uses).
+MLFLOW_PREFIXES = ("/api/2.0/mlflow", "/api/3.0/mlflow", "/ajax-api/")
+# How seedbed's error kinds read in MLflow's words: HTTP status -> MLflow error_code.
+MLFLOW_CODES = {
+    400: "INVALID_PARAMETER_VALUE",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "RESOURCE_DOES_NOT_EXIST",
+    409: "RESOURCE_ALREADY_EXISTS",
+    413: "INVALID_PARAMETER_VALUE",
+    422: "INVALID_PARAMETER_VALUE",
+}
+# MLflow answers these codes with a status of its own: a name clash is a 400, not a 409.
+MLFLOW_STATUS = {"RESOURCE_ALREADY_EXISTS": 400, "INVALID_PARAMETER_VALUE": 400, "BAD_REQUEST": 400}
+
+
 def is_api(path: str) -> bool:
-    return path.startswith("/api/")
+    return path.startswith(("/api/", "/ajax-api/"))
+
+
+def is_mlflow(path: str) -> bool:
+    return path.startswith(MLFLOW_PREFIXES)
+
+
+def error_body(
+    path: str, status: int, code: str, message: str, mlflow_code: str | None = None
+) -> tuple[int, dict[str, Any]]:
+    """The status and JSON body of an API error: MLflow's shape on MLflow paths, else seedbed's."""
+    if not is_mlflow(path):
+        return status, {"error": {"code": code, "message": message}}
+    if mlflow_code is None:
+        mlflow_code = MLFLOW_CODES.get(status, "INTERNAL_ERROR" if status >= 500 else "BAD_REQUEST")
+    if status != 413:  # too large stays 413 so that no client retries the upload
+        status = MLFLOW_STATUS.get(mlflow_code, status)
+    return status, {"error_code": mlflow_code, "message": message}
 
 
 class AuthMiddleware:
@@ -61,6 +96,7 @@ class AuthMiddleware:
             if is_api(path):
                 await _json(
                     send,
+                    path,
                     401,
                     "unauthorized",
                     "Log in first: send 'Authorization: Bearer TOKEN' (the token "
@@ -80,6 +116,7 @@ class AuthMiddleware:
         ):
             await _json(
                 send,
+                path,
                 403,
                 "forbidden",
                 f"Browser API calls must send the {HEADER} header (CSRF protection).",
@@ -117,8 +154,9 @@ def _with_headers(send: Send) -> Send:
     return wrapped
 
 
-async def _json(send: Send, status: int, code: str, message: str) -> None:
-    body = json.dumps({"error": {"code": code, "message": message}}).encode()
+async def _json(send: Send, path: str, status: int, code: str, message: str) -> None:
+    status, content = error_body(path, status, code, message)
+    body = json.dumps(content).encode()
     await send(
         {
             "type": "http.response.start",
