@@ -166,10 +166,33 @@ def load_model(directory: Path) -> Any:
             f"The model in {directory} has no sklearn flavour (it has: "
             f"{', '.join(flavours) or 'none'}); seedbed loads scikit-learn models only for now."
         )
-    if sklearn_flavour.get("serialization_format", "pickle") not in ("pickle", "cloudpickle"):
-        raise Invalid("Only pickle and cloudpickle serialised scikit-learn models load.")
-    with (directory / sklearn_flavour["pickled_model"]).open("rb") as handle:
-        return pickle.load(handle)
+    serialization = sklearn_flavour.get("serialization_format", "pickle")
+    path = directory / sklearn_flavour["pickled_model"]
+    if serialization == "skops":  # the MLflow 3 client's default (model.skops)
+        return _load_skops(path, sklearn_flavour.get("skops_trusted_types"))
+    if serialization not in ("pickle", "cloudpickle"):
+        raise Invalid(
+            f"Cannot load a scikit-learn model serialised as {serialization!r}: seedbed loads "
+            "pickle, cloudpickle and skops."
+        )
+    with path.open("rb") as handle:
+        return pickle.load(handle)  # a cloudpickled estimator unpickles with pickle too
+
+
+def _load_skops(path: Path, trusted: list[str] | None) -> Any:
+    """A skops file, trusting the types its MLmodel lists, as mlflow.sklearn does.
+
+    Like a pickle, that list comes from the model folder itself: seedbed loads only models
+    that editors logged to this workspace, the same trust it gives pickled models.
+    """
+    try:
+        import skops.io
+    except ImportError as exc:
+        raise Invalid(
+            "This model was saved in the skops format; install skops to load it "
+            "(pip install skops)."
+        ) from exc
+    return skops.io.load(path, trusted=trusted)
 
 
 def model_inputs(directory: Path) -> list[InputColumn]:

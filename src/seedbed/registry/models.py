@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 
 from seedbed.auth import audit
 from seedbed.db import now_ms
-from seedbed.errors import Invalid, NotFound
+from seedbed.errors import Conflict, Invalid, NotFound
 from seedbed.registry.tables import model_aliases, model_versions, registered_models
 from seedbed.tracking.runs import get_run
 from seedbed.workspace import Workspace
@@ -69,11 +69,7 @@ def register_version(
     user: str = "",
 ) -> ModelVersion:
     """Register the model a run logged at `artifact_path` as the next version of `name`."""
-    if not NAME.match(name):
-        raise Invalid(
-            f"Model name {name!r} is not allowed: use letters, digits, '.', '_' or '-' "
-            "(at most 250 characters), starting with a letter or digit."
-        )
+    _check_name(name)
     run = get_run(workspace, run_id)
     source = f"{run.artifact_key}/{artifact_path.strip('/')}"
     if not workspace.artifacts.exists(f"{source}/MLmodel"):
@@ -81,6 +77,22 @@ def register_version(
             f"Run {run_id} has no model at {artifact_path!r}: log the model first "
             "(an MLmodel folder), then register it."
         )
+    return add_version(workspace, name, source, run_id, signature, description, user)
+
+
+def add_version(
+    workspace: Workspace,
+    name: str,
+    source: str,
+    run_id: str | None,
+    signature: Mapping[str, Any] | None = None,
+    description: str = "",
+    user: str = "",
+) -> ModelVersion:
+    """Make the MLmodel folder at store key `source` the next version of `name` (created if new)."""
+    _check_name(name)
+    if not workspace.artifacts.exists(f"{source}/MLmodel"):
+        raise Invalid(f"There is no model (an MLmodel file) at {source!r}; log the model first.")
     now = now_ms()
     with workspace.engine.begin() as connection:
         exists = connection.execute(
@@ -115,6 +127,131 @@ def register_version(
         )
     audit.record(workspace, user or None, "model.register", f"{name}/{version}", run=run_id)
     return get_version(workspace, name, version)
+
+
+def _check_name(name: str) -> None:
+    if not NAME.match(name):
+        raise Invalid(
+            f"Model name {name!r} is not allowed: use letters, digits, '.', '_' or '-' "
+            "(at most 250 characters), starting with a letter or digit."
+        )
+
+
+def create_model(
+    workspace: Workspace, name: str, description: str = "", user: str = ""
+) -> RegisteredModel:
+    """A registered model with no versions yet; Conflict when the name is taken."""
+    _check_name(name)
+    now = now_ms()
+    with workspace.engine.begin() as connection:
+        exists = connection.execute(
+            select(registered_models.c.name).where(registered_models.c.name == name)
+        ).first()
+        if exists is not None:
+            raise Conflict(f"Registered model {name!r} already exists.")
+        connection.execute(
+            registered_models.insert().values(
+                name=name, description=description, created_at=now, updated_at=now
+            )
+        )
+    audit.record(workspace, user or None, "model.create", name)
+    return get_model(workspace, name)
+
+
+def update_model(workspace: Workspace, name: str, description: str) -> RegisteredModel:
+    get_model(workspace, name)
+    with workspace.engine.begin() as connection:
+        connection.execute(
+            registered_models.update()
+            .where(registered_models.c.name == name)
+            .values(description=description, updated_at=now_ms())
+        )
+    return get_model(workspace, name)
+
+
+def rename_model(workspace: Workspace, name: str, new_name: str, user: str = "") -> RegisteredModel:
+    """Move a model, its versions and aliases to a new name (copy, repoint, delete the old)."""
+    _check_name(new_name)
+    get_model(workspace, name)
+    with workspace.engine.begin() as connection:
+        taken = connection.execute(
+            select(registered_models.c.name).where(registered_models.c.name == new_name)
+        ).first()
+        if taken is not None:
+            raise Conflict(f"Registered model {new_name!r} already exists.")
+        row = (
+            connection.execute(select(registered_models).where(registered_models.c.name == name))
+            .mappings()
+            .one()
+        )
+        connection.execute(
+            registered_models.insert().values({**row, "name": new_name, "updated_at": now_ms()})
+        )
+        versions = (
+            connection.execute(select(model_versions).where(model_versions.c.name == name))
+            .mappings()
+            .all()
+        )
+        for version in versions:
+            connection.execute(model_versions.insert().values({**version, "name": new_name}))
+        connection.execute(
+            model_aliases.update().where(model_aliases.c.name == name).values(name=new_name)
+        )
+        connection.execute(model_versions.delete().where(model_versions.c.name == name))
+        connection.execute(registered_models.delete().where(registered_models.c.name == name))
+    audit.record(workspace, user or None, "model.rename", name, new_name=new_name)
+    return get_model(workspace, new_name)
+
+
+def delete_model(workspace: Workspace, name: str, user: str = "") -> None:
+    """Delete a registered model with its versions and aliases (their files stay)."""
+    get_model(workspace, name)
+    with workspace.engine.begin() as connection:
+        connection.execute(model_aliases.delete().where(model_aliases.c.name == name))
+        connection.execute(model_versions.delete().where(model_versions.c.name == name))
+        connection.execute(registered_models.delete().where(registered_models.c.name == name))
+    audit.record(workspace, user or None, "model.delete", name)
+
+
+def update_version(workspace: Workspace, name: str, version: int, description: str) -> ModelVersion:
+    get_version(workspace, name, version)
+    with workspace.engine.begin() as connection:
+        connection.execute(
+            model_versions.update()
+            .where(model_versions.c.name == name, model_versions.c.version == version)
+            .values(description=description)
+        )
+    return get_version(workspace, name, version)
+
+
+def delete_version(workspace: Workspace, name: str, version: int, user: str = "") -> None:
+    """Delete one version and any alias pointing at it (its files stay)."""
+    get_version(workspace, name, version)
+    with workspace.engine.begin() as connection:
+        connection.execute(
+            model_aliases.delete().where(
+                model_aliases.c.name == name, model_aliases.c.version == version
+            )
+        )
+        connection.execute(
+            model_versions.delete().where(
+                model_versions.c.name == name, model_versions.c.version == version
+            )
+        )
+    audit.record(workspace, user or None, "model.delete_version", f"{name}/{version}")
+
+
+def delete_alias(workspace: Workspace, name: str, alias: str, user: str = "") -> None:
+    model = get_model(workspace, name)
+    if alias not in model.aliases:
+        raise NotFound(f"Model {name!r} has no alias {alias!r}.")
+    with workspace.engine.begin() as connection:
+        connection.execute(
+            model_aliases.delete().where(
+                model_aliases.c.name == name, model_aliases.c.alias == alias
+            )
+        )
+    audit.record(workspace, user or None, "model.alias_delete", f"{name}@{alias}")
 
 
 def _aliases(connection: Connection, name: str) -> dict[str, int]:

@@ -54,3 +54,27 @@ model_aliases = Table(
         ondelete="CASCADE",
     ),
 )
+
+# MLflow 3 logged models: a model logged inside a run (mlflow.<flavour>.log_model), with its own
+# artifacts under the store key models/<id>/artifacts. Params and tags are small JSON objects.
+logged_models = Table(
+    "logged_models",
+    metadata,
+    Column("id", String(34), primary_key=True),
+    Column(
+        "experiment_id",
+        Integer,
+        ForeignKey("experiments.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("name", String(500), nullable=False),
+    Column("model_type", String(500), nullable=False, default=""),
+    Column("source_run_id", String(32), ForeignKey("runs.id", ondelete="SET NULL"), nullable=True),
+    Column("status", String(40), nullable=False),
+    Column("status_message", Text, nullable=False, default=""),
+    Column("params", Text, nullable=False, default="{}"),
+    Column("tags", Text, nullable=False, default="{}"),
+    Column("created_by", String(100), nullable=False, default=""),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)

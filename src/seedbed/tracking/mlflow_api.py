@@ -10,11 +10,11 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Query, Request
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 
 from seedbed.errors import Conflict, NotFound
 from seedbed.tracking import experiments as experiment_service
-from seedbed.tracking import mlflow_artifacts
+from seedbed.tracking import mlflow_artifacts, mlflow_models, mlflow_registry
 from seedbed.tracking import runs as run_service
 from seedbed.tracking.experiments import DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME, Experiment
 from seedbed.tracking.mlflow_schema import (
@@ -69,7 +69,8 @@ Json = dict[str, Any]
 def include_mlflow_routes(app: FastAPI) -> None:
     """Serve the MLflow tracking and artifact APIs (kept out of seedbed's OpenAPI document)."""
     for base in ("/api/2.0", "/ajax-api/2.0"):
-        app.include_router(router, prefix=f"{base}/mlflow", include_in_schema=False)
+        for api in (router, mlflow_models.router, mlflow_registry.router):
+            app.include_router(api, prefix=f"{base}/mlflow", include_in_schema=False)
         app.include_router(
             mlflow_artifacts.router, prefix=f"{base}/mlflow-artifacts", include_in_schema=False
         )
@@ -306,7 +307,11 @@ def log_batch(body: LogBatch, request: Request, workspace: WorkspaceDep, user: E
         if params.get(param.key, param.text) != param.text:
             raise MlflowError(f"Param {param.key!r} is given twice with different values.")
         params[param.key] = param.text
-    metrics = [LoggedMetric(m.key, m.value, m.step, m.timestamp) for m in body.metrics]
+    # A metric with a model_id is log_model copying the run's own points to the logged model;
+    # seedbed keeps no per-model metrics, and storing the copy would double the run's history.
+    metrics = [
+        LoggedMetric(m.key, m.value, m.step, m.timestamp) for m in body.metrics if not m.model_id
+    ]
     _log(workspace, body.id, metrics=metrics, params=params, tags=_tags(body.tags))
     return {}
 
@@ -382,13 +387,6 @@ def search_runs(body: SearchRuns, workspace: WorkspaceDep, user: CurrentUser) ->
     return response
 
 
-@router.post("/logged-models/search")
-def search_logged_models(workspace: WorkspaceDep, user: CurrentUser) -> Json:
-    # Seedbed has no MLflow logged models yet, so none match. The client asks this whenever it
-    # lists or downloads artifacts through a runs:/ URI, to merge in a model's files.
-    return {"models": []}
-
-
 @router.get("/metrics/get-history")
 def get_metric_history(
     metric_key: Annotated[str, Query()],
@@ -398,7 +396,7 @@ def get_metric_history(
     run_uuid: str | None = None,
     max_results: int | None = None,
     page_token: str | None = None,
-) -> Json:
+) -> JSONResponse:
     if max_results is not None and max_results <= 0:
         raise MlflowError(f"max_results must be a positive integer, not {max_results}.")
     run = RunRef(run_id=run_id, run_uuid=run_uuid).id
@@ -409,4 +407,5 @@ def get_metric_history(
     response: Json = {"metrics": [metric_json(metric_key, p) for p in points[:max_results]]}
     if max_results is not None and len(points) > max_results:
         response["next_page_token"] = encode_page_token(offset + max_results)
-    return response
+    # Pages hold up to 25,000 points: skip FastAPI's per-item encoding of a plain dict.
+    return JSONResponse(response)

@@ -2,7 +2,9 @@
 
 A run's MLflow artifact URI is `mlflow-artifacts:/<experiment>/<run>/artifacts`; the proxy path
 `<experiment>/<run>/artifacts/<rest>` is the store key `runs/<run>/artifacts/<rest>`, where
-seedbed's own pages, SDK and registry find the same files. Any other path lives under the key
+seedbed's own pages, SDK and registry find the same files. A logged model's proxy path
+`<experiment>/models/<model id>/artifacts/<rest>` is the key `models/<model id>/artifacts/<rest>`
+(registry versions point there). Any other path lives under the key
 prefix `mlflow-artifacts/`. Every path is checked before it touches the store: MLflow's own
 CVE-2023-1177 and CVE-2023-6015 were traversals through this API.
 """
@@ -21,6 +23,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from seedbed.errors import Invalid, NotFound, TooLarge
+from seedbed.registry import logged_models
+from seedbed.registry.logged_models import MODEL_ID
 from seedbed.tracking.runs import get_run
 from seedbed.web.deps import CurrentUser, EditorUser, WorkspaceDep
 from seedbed.workspace import Workspace
@@ -70,11 +74,17 @@ def store_key(workspace: Workspace, path: str) -> str:
     clean = safe_path(path)
     parts = clean.split("/")
     is_run = len(parts) >= 3 and parts[0].isdigit() and parts[2] == "artifacts"
+    is_model = len(parts) >= 4 and parts[0].isdigit() and parts[1:4:2] == ["models", "artifacts"]
     if is_run and RUN_ID.fullmatch(parts[1]):
         run = get_run(workspace, parts[1])
         if run.experiment_id != int(parts[0]):
             raise NotFound(f"Run {run.id} is not in experiment {parts[0]}.")
         key = "/".join([run.artifact_key, *parts[3:]])
+    elif is_model and MODEL_ID.fullmatch(parts[2]):
+        model = logged_models.get(workspace, parts[2])
+        if model.experiment_id != int(parts[0]):
+            raise NotFound(f"Logged model {model.id} is not in experiment {parts[0]}.")
+        key = "/".join([model.artifact_key, *parts[4:]])
     else:
         key = f"{PREFIX}/{clean}" if clean else PREFIX
     workspace.artifacts.path(key)  # the store's own containment check, once more

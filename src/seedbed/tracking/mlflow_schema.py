@@ -179,6 +179,7 @@ class MetricIn(Body):
     value: float  # pydantic reads protobuf's "NaN", "Infinity" and "-Infinity" too
     timestamp: int | None = None
     step: int = 0
+    model_id: str | None = None  # set when log_model links the run's metrics to a logged model
 
 
 class LogMetric(RunRef, MetricIn):

@@ -1,0 +1,111 @@
+"""The real MLflow client logs, registers and loads a model through a real `seedbed up`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from types import ModuleType
+
+import httpx
+import pandas as pd
+import pytest
+
+from server_process import SeedbedServer
+
+pytestmark = [
+    pytest.mark.e2e,
+    # The MLflow client warns about its own optional parts (type hints, pydantic, tracing,
+    # environment inference, the pip version it pins).
+    pytest.mark.filterwarnings("ignore::FutureWarning:mlflow"),
+    pytest.mark.filterwarnings("ignore:.*type hint.*:UserWarning"),
+    pytest.mark.filterwarnings("ignore::UserWarning:mlflow"),
+    pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeedbedServer]:
+    with SeedbedServer(tmp_path_factory.mktemp("mlflow-registry") / "ws") as running:
+        yield running
+
+
+@pytest.fixture
+def mlflow(server: SeedbedServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", server.url)
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", server.token)
+    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    import mlflow
+
+    mlflow.set_tracking_uri(server.url)
+    mlflow.set_registry_uri(server.url)
+    yield mlflow
+    while mlflow.active_run():
+        mlflow.end_run()
+    mlflow.set_tracking_uri(None)  # type: ignore[arg-type]
+
+
+def test_log_register_alias_and_load(mlflow: ModuleType, server: SeedbedServer) -> None:
+    import mlflow.pyfunc
+    import mlflow.sklearn
+    from mlflow import MlflowClient
+    from sklearn.linear_model import LogisticRegression
+
+    frame = pd.DataFrame({"x1": [0.0, 1.0, 2.0, 3.0], "x2": [1.0, 0.0, 1.0, 0.0]})
+    target = [0, 0, 1, 1]
+    model = LogisticRegression().fit(frame, target)
+
+    mlflow.set_experiment("mlflow-e2e-registry")
+    with mlflow.start_run() as run:
+        mlflow.log_metric("accuracy", 1.0)
+        info = mlflow.sklearn.log_model(model, name="model", input_example=frame.head(2))
+    run_id = run.info.run_id
+    assert info.model_id.startswith("m-")
+    client = MlflowClient()
+    logged = client.get_logged_model(info.model_id)
+    assert logged.status.to_proto() == 2  # LOGGED_MODEL_READY
+    assert logged.source_run_id == run_id
+    # log_model copies the run's metrics to the model; the run's history is not doubled.
+    assert len(client.get_metric_history(run_id, "accuracy")) == 1
+    stored = server.workspace / "artifacts" / "models" / info.model_id / "artifacts" / "MLmodel"
+    assert stored.is_file()
+
+    version = mlflow.register_model(f"runs:/{run_id}/model", "churn-mlflow")
+    assert version.version == "1" and version.run_id == run_id
+    again = mlflow.register_model(f"models:/{info.model_id}", "churn-mlflow")
+    assert again.version == "2"
+    client.set_registered_model_alias("churn-mlflow", "champion", "1")
+    assert client.get_model_version_by_alias("churn-mlflow", "champion").version == "1"
+
+    rows = pd.DataFrame({"x1": [0.0, 3.0], "x2": [1.0, 0.0]})
+    loaded = mlflow.pyfunc.load_model("models:/churn-mlflow@champion")
+    assert list(loaded.predict(rows)) == [0, 1]
+    by_number = mlflow.pyfunc.load_model("models:/churn-mlflow/2")
+    assert list(by_number.predict(rows)) == [0, 1]
+    assert list(mlflow.sklearn.load_model(f"models:/{info.model_id}").predict(rows)) == [0, 1]
+
+    found = client.search_model_versions("name = 'churn-mlflow'")
+    assert sorted(v.version for v in found) == ["1", "2"]
+    assert [m.name for m in client.search_registered_models("name LIKE 'churn%'")] == [
+        "churn-mlflow"
+    ]
+
+    # Seedbed's own API sees the MLflow-registered versions and scores with them.
+    headers = {"Authorization": f"Bearer {server.token}"}
+    with httpx.Client(base_url=server.url, headers=headers) as http:
+        seen = http.get("/api/v1/models/churn-mlflow").json()
+        assert seen["latest_version"] == 2 and seen["aliases"] == {"champion": 1}
+        versions = http.get("/api/v1/models/churn-mlflow/versions").json()
+        assert [v["version"] for v in versions] == [2, 1]
+        scored = http.post(
+            "/api/v1/models/churn-mlflow/versions/champion/predict",
+            json={"inputs": [{"x1": 0.0, "x2": 1.0}, {"x1": 3.0, "x2": 0.0}]},
+        )
+    assert scored.status_code == 200, scored.text
+    assert [p["prediction"] for p in scored.json()["predictions"]] == [0, 1]
+
+    client.delete_registered_model_alias("churn-mlflow", "champion")
+    client.rename_registered_model("churn-mlflow", "churn-renamed")
+    assert client.get_registered_model("churn-renamed").latest_versions[0].version == "2"
+    client.delete_model_version("churn-renamed", "2")
+    client.delete_registered_model("churn-renamed")
+    assert client.search_registered_models() == []
