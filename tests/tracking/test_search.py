@@ -12,9 +12,9 @@ import pytest
 
 from seedbed.data import datasets as data_datasets
 from seedbed.errors import Invalid
-from seedbed.tracking import runs
+from seedbed.tracking import inputs, runs
 from seedbed.tracking.experiments import create_experiment
-from seedbed.tracking.runs import DatasetInput
+from seedbed.tracking.inputs import DatasetInput
 from seedbed.tracking.search import CONTEXT_TAG, MAX_RESULTS, encode_page_token, search_runs
 from seedbed.tracking.tables import latest_metrics, run_params, run_tags
 from seedbed.tracking.tables import runs as runs_table
@@ -271,7 +271,7 @@ def test_dataset_filters(workspace: Workspace, fx: Fixture, tmp_path: Path) -> N
         "delta": DatasetInput("flights", "f00", tags={CONTEXT_TAG: "eval"}),
     }
     for name, declared_input in declared.items():
-        runs.log_dataset_inputs(workspace, fx.ids[name], [declared_input])
+        inputs.log_dataset_inputs(workspace, fx.ids[name], [declared_input])
     assert names(workspace, fx, "datasets.name = 'flights'") == ["delta", "beta"]
     assert names(workspace, fx, "dataset.name ILIKE 'FL%' OR metrics.auc > 0.85") == [
         "delta",

@@ -14,9 +14,11 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 
 from seedbed.errors import Conflict, NotFound
 from seedbed.tracking import experiments as experiment_service
+from seedbed.tracking import inputs as inputs_service
 from seedbed.tracking import mlflow_artifacts, mlflow_models, mlflow_registry
 from seedbed.tracking import runs as run_service
 from seedbed.tracking.experiments import DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME, Experiment
+from seedbed.tracking.inputs import DatasetInput
 from seedbed.tracking.mlflow_schema import (
     MAX_BATCH_ENTITIES,
     MAX_BATCH_METRICS,
@@ -52,7 +54,7 @@ from seedbed.tracking.mlflow_schema import (
     run_info_json,
     run_json,
 )
-from seedbed.tracking.runs import DatasetInput, LoggedMetric, Run
+from seedbed.tracking.runs import LoggedMetric, Run
 from seedbed.web.deps import CurrentUser, EditorUser, WorkspaceDep
 from seedbed.workspace import Workspace
 
@@ -215,7 +217,7 @@ def delete_experiment_tag(
 def _runs_json(workspace: Workspace, runs: list[Run]) -> list[Json]:
     ids = [run.id for run in runs]
     latest = run_service.latest_metric_points(workspace, ids)
-    datasets = run_service.dataset_inputs(workspace, ids)
+    datasets = inputs_service.dataset_inputs(workspace, ids)
     return [run_json(run, latest[run.id], datasets[run.id]) for run in runs]
 
 
@@ -361,7 +363,7 @@ def log_inputs(body: LogInputs, workspace: WorkspaceDep, user: EditorUser) -> Js
         )
         for item in body.datasets
     ]
-    run_service.log_dataset_inputs(workspace, body.id, inputs)
+    inputs_service.log_dataset_inputs(workspace, body.id, inputs)
     return {}
 
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import math
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import RowMapping, and_, select
@@ -18,7 +17,6 @@ from seedbed.errors import Conflict, Invalid, NotFound
 from seedbed.tracking.experiments import get_experiment
 from seedbed.tracking.tables import (
     latest_metrics,
-    run_dataset_inputs,
     run_params,
     run_tags,
     runs,
@@ -70,19 +68,6 @@ class LoggedMetric:
     value: float
     step: int = 0
     timestamp: int | None = None
-
-
-@dataclass(frozen=True)
-class DatasetInput:
-    """A dataset an MLflow client says a run read (it need not be a seedbed dataset)."""
-
-    name: str
-    digest: str
-    source_type: str = ""
-    source: str = ""
-    schema: str = ""
-    profile: str = ""
-    tags: dict[str, str] = field(default_factory=dict)
 
 
 def _check_key(kind: str, key: str) -> None:
@@ -467,35 +452,4 @@ def latest_metric_points(
         for row in connection.execute(query).mappings():
             value = math.nan if row["is_nan"] else row["value"]
             found[row["run_id"]][row["key"]] = MetricPoint(value, row["step"], row["timestamp"])
-    return found
-
-
-def log_dataset_inputs(workspace: Workspace, run_id: str, inputs: Sequence[DatasetInput]) -> None:
-    """Record datasets a run read; one already recorded (same name and digest) is kept as is."""
-    rows = {}
-    for item in inputs:
-        if not item.name or len(item.name) > 500 or len(item.digest) > 36:
-            raise Invalid("A dataset input needs a name (≤ 500 chars) and a digest (≤ 36 chars).")
-        row = {**asdict(item), "run_id": run_id, "tags": json.dumps(item.tags)}
-        rows[(item.name, item.digest)] = {**row, "source_type": item.source_type[:100]}
-    table = run_dataset_inputs
-    with workspace.engine.begin() as connection:
-        _require_active_run(connection, run_id)
-        have = connection.execute(
-            select(table.c.name, table.c.digest).where(table.c.run_id == run_id)
-        ).all()
-        new = [row for key, row in rows.items() if key not in {tuple(h) for h in have}]
-        if new:
-            connection.execute(table.insert(), new)
-
-
-def dataset_inputs(workspace: Workspace, run_ids: Sequence[str]) -> dict[str, list[DatasetInput]]:
-    """The MLflow dataset inputs of each run."""
-    found: dict[str, list[DatasetInput]] = {run_id: [] for run_id in run_ids}
-    table = run_dataset_inputs
-    query = select(table).where(table.c.run_id.in_(list(run_ids))).order_by(table.c.name)
-    with workspace.engine.connect() as connection:
-        for row in connection.execute(query).mappings():
-            values = {k: v for k, v in row.items() if k not in ("run_id", "tags")}
-            found[row["run_id"]].append(DatasetInput(**values, tags=json.loads(row["tags"])))
     return found
