@@ -10,29 +10,17 @@ from __future__ import annotations
 
 import os
 import platform
-import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import httpx
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from peers import mlflow_installed, mlflow_server
 from server_process import SeedbedServer
 
 REPEATS = 3
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def time_seedbed(workspace: Path, demo: bool) -> float:
@@ -45,41 +33,11 @@ def time_seedbed(workspace: Path, demo: bool) -> float:
 
 def time_mlflow(folder: Path) -> float | None:
     """Seconds until a fresh `mlflow server` answers /health, or None without mlflow."""
-    mlflow = shutil.which("mlflow", path=str(Path(sys.executable).parent))
-    if mlflow is None:
+    if not mlflow_installed():
         return None
-    port = free_port()
     started = time.monotonic()
-    process = subprocess.Popen(
-        [
-            mlflow,
-            "server",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-            "--backend-store-uri",
-            f"sqlite:///{folder / 'mlflow.db'}",
-            "--default-artifact-root",
-            str(folder / "artifacts"),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        while time.monotonic() - started < 300:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
-                    return time.monotonic() - started
-            except httpx.TransportError:
-                time.sleep(0.05)
-        return None
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)  # mlflow runs workers in its process group
-        process.wait(timeout=30)
+    with mlflow_server(folder):
+        return time.monotonic() - started
 
 
 def main() -> None:

@@ -31,23 +31,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeedbedServer]:
         yield running
 
 
-@pytest.fixture
-def mlflow(server: SeedbedServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
-    """The `mlflow` module, pointed at the server with its token, as a user would set it up."""
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", server.url)
-    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", server.token)
-    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
-    # A 5xx would otherwise be retried for minutes; here it should fail the test at once.
-    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-    import mlflow
-
-    mlflow.set_tracking_uri(server.url)
-    yield mlflow
-    while mlflow.active_run():
-        mlflow.end_run()
-    mlflow.set_tracking_uri(None)  # type: ignore[arg-type]
-
-
 def test_a_training_script_logs_through_the_mlflow_client(
     mlflow: ModuleType, server: SeedbedServer, tmp_path: Path
 ) -> None:

@@ -28,22 +28,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeedbedServer]:
         yield running
 
 
-@pytest.fixture
-def mlflow(server: SeedbedServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", server.url)
-    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", server.token)
-    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
-    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-    import mlflow
-
-    mlflow.set_tracking_uri(server.url)
-    mlflow.set_registry_uri(server.url)
-    yield mlflow
-    while mlflow.active_run():
-        mlflow.end_run()
-    mlflow.set_tracking_uri(None)  # type: ignore[arg-type]
-
-
 def test_log_register_alias_and_load(mlflow: ModuleType, server: SeedbedServer) -> None:
     import mlflow.pyfunc
     import mlflow.sklearn

@@ -2,19 +2,47 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from pydantic import BaseModel, Field
 
-from seedbed.apps.predictions import predict
+from seedbed.apps.predictions import Prediction, predict
 from seedbed.errors import Invalid
 from seedbed.registry.models import resolve
 from seedbed.web.deps import CsrfChecked, CurrentUser, ModelLoaderDep, WorkspaceDep
 from seedbed.web.templating import render
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter()
 
 
-@router.get("/ui/models/{name}/versions/{reference}/demo")
+class PredictRequest(BaseModel):
+    inputs: list[dict[str, Any]] = Field(..., description="Rows of field: value pairs.")
+
+
+class PredictResponse(BaseModel):
+    model: str
+    version: int
+    predictions: list[Prediction]
+
+
+@router.post("/api/v1/models/{name}/versions/{reference}/predict", tags=["models"])
+def api_predict(
+    name: str,
+    reference: str,
+    body: PredictRequest,
+    workspace: WorkspaceDep,
+    loader: ModelLoaderDep,
+    user: CurrentUser,
+) -> PredictResponse:
+    """Score rows with a model version (number, 'latest' or alias)."""
+    version = resolve(workspace, name, reference)
+    predictions = predict(loader.load(version), body.inputs)
+    return PredictResponse(model=name, version=version.version, predictions=predictions)
+
+
+@router.get("/ui/models/{name}/versions/{reference}/demo", include_in_schema=False)
 def demo_page(
     request: Request,
     name: str,
@@ -29,7 +57,11 @@ def demo_page(
     )
 
 
-@router.post("/ui/models/{name}/versions/{reference}/demo", dependencies=[CsrfChecked])
+@router.post(
+    "/ui/models/{name}/versions/{reference}/demo",
+    dependencies=[CsrfChecked],
+    include_in_schema=False,
+)
 async def demo_predict(
     request: Request,
     name: str,

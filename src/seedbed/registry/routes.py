@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from seedbed.apps.predictions import Prediction, predict
 from seedbed.registry import models as model_service
 from seedbed.registry.models import ModelVersion, RegisteredModel
-from seedbed.web.deps import CurrentUser, EditorUser, ModelLoaderDep, WorkspaceDep
+from seedbed.web.deps import CurrentUser, EditorUser, WorkspaceDep
 from seedbed.web.templating import render
 
 router = APIRouter()
@@ -25,16 +22,6 @@ class VersionCreate(BaseModel):
 
 class AliasSet(BaseModel):
     version: int = Field(..., ge=1)
-
-
-class PredictRequest(BaseModel):
-    inputs: list[dict[str, Any]] = Field(..., description="Rows of field: value pairs.")
-
-
-class PredictResponse(BaseModel):
-    model: str
-    version: int
-    predictions: list[Prediction]
 
 
 @router.get("/api/v1/models", tags=["registry"])
@@ -84,21 +71,6 @@ def api_set_alias(
 ) -> None:
     """Point an alias (such as champion) at a version."""
     model_service.set_alias(workspace, name, alias, body.version, user.username)
-
-
-@router.post("/api/v1/models/{name}/versions/{reference}/predict", tags=["registry"])
-def api_predict(
-    name: str,
-    reference: str,
-    body: PredictRequest,
-    workspace: WorkspaceDep,
-    loader: ModelLoaderDep,
-    user: CurrentUser,
-) -> PredictResponse:
-    """Score rows with a model version (number, 'latest' or alias)."""
-    version = model_service.resolve(workspace, name, reference)
-    predictions = predict(loader.load(version), body.inputs)
-    return PredictResponse(model=name, version=version.version, predictions=predictions)
 
 
 @router.get("/ui/models", include_in_schema=False)
