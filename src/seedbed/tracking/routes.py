@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from seedbed.registry.models import versions_of_run
 from seedbed.tracking import experiments as experiment_service
 from seedbed.tracking import runs as run_service
 from seedbed.tracking.experiments import Experiment
 from seedbed.tracking.runs import MetricPoint, Run
 from seedbed.web.deps import CurrentUser, EditorUser, WorkspaceDep
-from seedbed.web.templating import render
 
 router = APIRouter()
 
@@ -115,43 +112,3 @@ def api_set_tags(run_id: str, body: Tags, workspace: WorkspaceDep, user: EditorU
 def api_end_run(run_id: str, body: RunEnd, workspace: WorkspaceDep, user: EditorUser) -> Run:
     """End a run as FINISHED, FAILED or KILLED."""
     return run_service.end_run(workspace, run_id, body.status)
-
-
-@router.get("/ui/experiments", include_in_schema=False)
-def experiments_page(request: Request, workspace: WorkspaceDep, user: CurrentUser) -> Response:
-    return render(
-        request,
-        "tracking/experiments.html",
-        experiments=experiment_service.list_experiments(workspace),
-    )
-
-
-@router.get("/ui/experiments/{experiment_id}", include_in_schema=False)
-def experiment_page(
-    request: Request, experiment_id: int, workspace: WorkspaceDep, user: CurrentUser
-) -> Response:
-    experiment = experiment_service.get_experiment(workspace, experiment_id)
-    runs = run_service.list_runs(workspace, experiment_id)
-    metric_keys = sorted({key for run in runs for key in run.metrics})
-    return render(
-        request,
-        "tracking/experiment.html",
-        experiment=experiment,
-        runs=runs,
-        metric_keys=metric_keys,
-    )
-
-
-@router.get("/ui/runs/{run_id}", include_in_schema=False)
-def run_page(request: Request, run_id: str, workspace: WorkspaceDep, user: CurrentUser) -> Response:
-    run = run_service.get_run(workspace, run_id)
-    experiment = experiment_service.get_experiment(workspace, run.experiment_id)
-    artifacts = workspace.artifacts.list(run.artifact_key)
-    return render(
-        request,
-        "tracking/run.html",
-        run=run,
-        experiment=experiment,
-        artifacts=artifacts,
-        model_versions=versions_of_run(workspace, run_id),
-    )

@@ -21,7 +21,9 @@ from seedbed.data.sql import QueryRunner
 from seedbed.registry.loading import ModelLoader
 from seedbed.registry.routes import router as registry_router
 from seedbed.tracking.mlflow_api import include_mlflow_routes
+from seedbed.tracking.pages import router as tracking_pages
 from seedbed.tracking.routes import router as tracking_router
+from seedbed.tracking.run_page import router as run_page
 from seedbed.web import errors, pages
 from seedbed.web.security import AuthMiddleware
 from seedbed.web.templating import make_templates
@@ -78,6 +80,8 @@ def create_app(workspace: Workspace) -> FastAPI:
         source_router,
         data_pages,
         tracking_router,
+        tracking_pages,
+        run_page,
         registry_router,
         apps_router,
     ):
