@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from seedbed.tracking import experiments as experiment_service
 from seedbed.tracking import runs as run_service
 from seedbed.tracking.experiments import Experiment
+from seedbed.tracking.history import chart_history
 from seedbed.tracking.runs import MetricPoint, Run
 from seedbed.web.deps import CurrentUser, EditorUser, WorkspaceDep
 
@@ -96,10 +97,15 @@ def api_log_metrics(run_id: str, body: Metrics, workspace: WorkspaceDep, user: E
 
 @router.get("/api/v1/runs/{run_id}/metrics/{key}", tags=["tracking"])
 def api_metric_history(
-    run_id: str, key: str, workspace: WorkspaceDep, user: CurrentUser
+    run_id: str,
+    key: str,
+    workspace: WorkspaceDep,
+    user: CurrentUser,
+    max_points: int | None = None,
 ) -> list[MetricPoint]:
-    """Every logged point of one metric, by step."""
-    return run_service.metric_history(workspace, run_id, key)
+    """The logged points of one metric, by step: all, or with `max_points` a sample of about
+    that many that keeps each stretch's first, lowest, highest and last point (for charts)."""
+    return chart_history(workspace, run_id, key, max_points)
 
 
 @router.post("/api/v1/runs/{run_id}/tags", tags=["tracking"], status_code=204)
