@@ -85,6 +85,10 @@ def test_soft_delete_refused_while_a_model_depends(workspace: Workspace, tmp_pat
     run = log_small_model(workspace)
     datasets.record_run_input(workspace, run.id, "d", 1)
     assert [r["id"] for r in datasets.lineage(workspace, "d", 1).runs] == [run.id]
+    assert datasets.inputs_of_runs(workspace, [run.id, "other"]) == {
+        run.id: [("d", 1)],
+        "other": [],
+    }
     datasets.delete_version(workspace, "d", 2)  # no model: allowed
     assert [v.version for v in datasets.get_dataset(workspace, "d").versions] == [1]
     register_version(workspace, "m", run.id)

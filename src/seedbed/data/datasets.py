@@ -330,6 +330,23 @@ def record_run_input(workspace: Workspace, run_id: str, name: str, version: int)
             )
 
 
+def inputs_of_runs(workspace: Workspace, run_ids: list[str]) -> dict[str, list[tuple[str, int]]]:
+    """The dataset versions each run read, as (dataset name, version) pairs."""
+    found: dict[str, list[tuple[str, int]]] = {run_id: [] for run_id in run_ids}
+    if not run_ids:
+        return found
+    query = (
+        select(run_inputs.c.run_id, datasets.c.name, run_inputs.c.version)
+        .join(datasets, datasets.c.id == run_inputs.c.dataset_id)
+        .where(run_inputs.c.run_id.in_(run_ids))
+        .order_by(datasets.c.name, run_inputs.c.version)
+    )
+    with workspace.engine.connect() as connection:
+        for run_id, name, version in connection.execute(query):
+            found[run_id].append((name, version))
+    return found
+
+
 def lineage(workspace: Workspace, name: str, version: int) -> Lineage:
     """The runs that read a version, and the model versions registered from those runs."""
     dataset_id = _dataset_row(workspace, name)["id"]
