@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -36,6 +37,8 @@ class Workspace:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.root = settings.workspace.resolve()
+        # Tokens verified recently (auth.tokens keeps it), so an API call need not query for them.
+        self.verified_tokens: dict[str, Any] = {}
 
     @classmethod
     def open(cls, settings: Settings) -> Workspace:

@@ -27,6 +27,7 @@ def test_revoked_token_stops_working(workspace: Workspace) -> None:
     ada = users.create_user(workspace, "ada")
     token = tokens.create_token(workspace, ada, "ci")
     [info] = tokens.list_tokens(workspace, ada)
+    assert tokens.authenticate(workspace, token) == ada  # now trusted for a few seconds
     tokens.revoke_token(workspace, ada, info.id)
     assert tokens.authenticate(workspace, token) is None
     assert tokens.list_tokens(workspace, ada)[0].revoked
@@ -40,6 +41,21 @@ def test_expired_token_stops_working(workspace: Workspace) -> None:
     assert tokens.authenticate(workspace, token) == ada
     with workspace.engine.begin() as connection:
         connection.execute(api_tokens.update().values(expires_at=now_ms() - 1))
+    # Changed behind the service's back: trusted until the cache is told or its TTL passes.
+    assert tokens.authenticate(workspace, token) == ada
+    tokens.forget_verified_tokens(workspace)
+    assert tokens.authenticate(workspace, token) is None
+
+
+def test_a_verified_token_past_its_expiry_is_refused_without_asking_again(
+    workspace: Workspace,
+) -> None:
+    ada = users.create_user(workspace, "ada")
+    token = tokens.create_token(workspace, ada, "short", expires_in_s=3600)
+    assert tokens.authenticate(workspace, token) == ada
+    key = tokens.hash_token(token)
+    user, _expires, checked = workspace.verified_tokens[key]
+    workspace.verified_tokens[key] = (user, now_ms() - 1, checked)
     assert tokens.authenticate(workspace, token) is None
 
 

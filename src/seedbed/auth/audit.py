@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.engine import Connection
 
 from seedbed.auth.tables import audit_events
 from seedbed.db import now_ms
@@ -27,15 +28,22 @@ def record(
 ) -> None:
     """Append one event; `action` is a dotted verb such as "run.create"."""
     with workspace.engine.begin() as connection:
-        connection.execute(
-            audit_events.insert().values(
-                at=now_ms(),
-                username=username,
-                action=action,
-                target=target,
-                detail=json.dumps(detail, default=str),
-            )
+        append(connection, username, action, target, **detail)
+
+
+def append(
+    connection: Connection, username: str | None, action: str, target: str = "", **detail: Any
+) -> None:
+    """Append one event inside the caller's transaction, so it commits (or not) with the change."""
+    connection.execute(
+        audit_events.insert().values(
+            at=now_ms(),
+            username=username,
+            action=action,
+            target=target,
+            detail=json.dumps(detail, default=str),
         )
+    )
 
 
 def recent(workspace: Workspace, limit: int = 20) -> list[AuditEvent]:

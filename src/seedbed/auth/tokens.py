@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,10 @@ from seedbed.workspace import Workspace
 
 TOKEN_PREFIX = "sb_"
 TOKEN_FILE = "token"
+# How long a verified token is trusted without asking the database again. Revoking through
+# this process forgets at once; this bounds how long a change made elsewhere (another
+# process writing the same database) takes to apply.
+VERIFIED_TTL_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -65,11 +70,31 @@ def authenticate(workspace: Workspace, token: str) -> User | None:
     """The active user owning a valid (unrevoked, unexpired) token, else None."""
     if not token.startswith(TOKEN_PREFIX):
         return None
+    key = hash_token(token)
+    cached = workspace.verified_tokens.get(key)
+    if cached is not None:
+        user, expires_at, checked = cached
+        if time.monotonic() - checked < VERIFIED_TTL_S:
+            return None if expires_at is not None and expires_at <= now_ms() else user
+    user, expires_at = _lookup(workspace, key)
+    if user is not None:
+        workspace.verified_tokens[key] = (user, expires_at, time.monotonic())
+    if user is None or (expires_at is not None and expires_at <= now_ms()):
+        return None
+    return user
+
+
+def forget_verified_tokens(workspace: Workspace) -> None:
+    """Ask the database again on the next call of every token (after a revoke or user change)."""
+    workspace.verified_tokens.clear()
+
+
+def _lookup(workspace: Workspace, key: str) -> tuple[User | None, int | None]:
     query = (
         select(users, api_tokens.c.id.label("token_id"), api_tokens.c.expires_at)
         .join(api_tokens, api_tokens.c.user_id == users.c.id)
         .where(
-            api_tokens.c.token_hash == hash_token(token),
+            api_tokens.c.token_hash == key,
             api_tokens.c.revoked_at.is_(None),
             users.c.disabled.is_(False),
         )
@@ -77,11 +102,8 @@ def authenticate(workspace: Workspace, token: str) -> User | None:
     with workspace.engine.connect() as connection:
         row = connection.execute(query).first()
     if row is None:
-        return None
-    expires_at = row._mapping["expires_at"]
-    if expires_at is not None and expires_at <= now_ms():
-        return None
-    return _user(row)
+        return None, None
+    return _user(row), row._mapping["expires_at"]
 
 
 def list_tokens(workspace: Workspace, user: User) -> list[TokenInfo]:
@@ -109,6 +131,7 @@ def revoke_token(workspace: Workspace, user: User, token_id: int) -> None:
             .where(api_tokens.c.id == token_id, api_tokens.c.user_id == user.id)
             .values(revoked_at=now_ms())
         ).rowcount
+    forget_verified_tokens(workspace)
     if not updated:
         raise NotFound(f"{user.username} has no token with id {token_id}.")
     audit.record(workspace, user.username, "token.revoke", str(token_id))

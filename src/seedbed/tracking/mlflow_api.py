@@ -243,7 +243,7 @@ def create_run(body: CreateRun, workspace: WorkspaceDep, user: EditorUser) -> Js
         start_time=body.start_time or None,
         actor=user.username,
     )
-    return {"run": _runs_json(workspace, [run])[0]}
+    return {"run": run_json(run, {}, [])}  # a new run has no metrics or inputs yet
 
 
 @router.get("/runs/get")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import RowMapping, and_, select
+from sqlalchemy import RowMapping, and_, bindparam, select
 from sqlalchemy.engine import Connection
 
 from seedbed.auth import audit
@@ -105,23 +105,25 @@ def start_run(
     if texts.get(RUN_NAME_TAG, name) != name:
         raise Invalid(f"The run name {name!r} and the {RUN_NAME_TAG} tag differ; give one name.")
     run_id = uuid.uuid4().hex
+    run = Run(
+        id=run_id,
+        experiment_id=experiment_id,
+        name=name or run_id[:8],
+        user=user[:100],
+        status="RUNNING",
+        start_time=start_time or now_ms(),
+        end_time=None,
+        artifact_uri=workspace.artifacts.uri(f"runs/{run_id}/artifacts"),
+        tags=texts,
+    )
     with workspace.engine.begin() as connection:
-        connection.execute(
-            runs.insert().values(
-                id=run_id,
-                experiment_id=experiment_id,
-                name=name or run_id[:8],
-                user=user[:100],
-                status="RUNNING",
-                start_time=start_time or now_ms(),
-                end_time=None,
-                lifecycle_stage="active",
-                artifact_uri=workspace.artifacts.uri(f"runs/{run_id}/artifacts"),
-            )
-        )
+        values = {k: v for k, v in asdict(run).items() if k not in ("params", "metrics", "tags")}
+        connection.execute(runs.insert().values(**values))
         _write_tags(connection, run_id, texts)
-    audit.record(workspace, actor or user or None, "run.create", run_id, experiment=experiment.name)
-    return get_run(workspace, run_id)
+        audit.append(
+            connection, actor or user or None, "run.create", run_id, experiment=experiment.name
+        )
+    return run
 
 
 def _require_run(connection: Connection, run_id: str) -> RowMapping:
@@ -269,16 +271,29 @@ def _update_latest(connection: Connection, run_id: str, points: list[dict[str, A
             )
         )
     }
-    for key, point in newest.items():
-        values = {k: point[k] for k in ("value", "is_nan", "step", "timestamp")}
-        if key not in current:
-            connection.execute(latest_metrics.insert().values(run_id=run_id, key=key, **values))
-        elif (point["step"], point["timestamp"]) >= current[key]:
-            connection.execute(
-                latest_metrics.update()
-                .where(and_(latest_metrics.c.run_id == run_id, latest_metrics.c.key == key))
-                .values(**values)
-            )
+    fields = ("value", "is_nan", "step", "timestamp")
+    inserts = [
+        {"run_id": run_id, "key": key, **{k: point[k] for k in fields}}
+        for key, point in newest.items()
+        if key not in current
+    ]
+    updates = [
+        {"match_key": key, **{k: point[k] for k in fields}}
+        for key, point in newest.items()
+        if key in current and (point["step"], point["timestamp"]) >= current[key]
+    ]
+    if inserts:
+        connection.execute(latest_metrics.insert(), inserts)
+    if updates:
+        connection.execute(
+            latest_metrics.update().where(
+                and_(
+                    latest_metrics.c.run_id == run_id,
+                    latest_metrics.c.key == bindparam("match_key"),
+                )
+            ),
+            updates,
+        )
 
 
 def delete_tag(workspace: Workspace, run_id: str, key: str) -> None:
@@ -322,7 +337,9 @@ def update_run(
             connection.execute(runs.update().where(runs.c.id == run_id).values(**values))
         if name is not None:
             _write_tags(connection, run_id, {RUN_NAME_TAG: name})
-    return get_run(workspace, run_id)
+        run = _run(_require_run(connection, run_id))
+        _fill(connection, {run.id: run})
+    return run
 
 
 def set_lifecycle(workspace: Workspace, run_id: str, stage: str, user: str | None = None) -> None:
