@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
+from seedbed.errors import Invalid
 from seedbed.tracking import experiments as experiment_service
+from seedbed.tracking import mlflow_artifacts, run_artifacts, run_datasets
 from seedbed.tracking import runs as run_service
 from seedbed.tracking.experiments import Experiment
 from seedbed.tracking.history import chart_history
-from seedbed.tracking.runs import MetricPoint, Run
+from seedbed.tracking.mlflow_models import logged_model_uri
+from seedbed.tracking.run_artifacts import ArtifactFile
+from seedbed.tracking.run_datasets import DatasetRef
+from seedbed.tracking.runs import LoggedMetric, MetricPoint, Run
 from seedbed.web.deps import CurrentUser, EditorUser, WorkspaceDep
 
 router = APIRouter()
@@ -22,10 +28,51 @@ class ExperimentCreate(BaseModel):
     description: str = ""
 
 
+class DatasetInput(BaseModel):
+    name: str = Field(..., min_length=1)
+    version: int | None = Field(None, ge=1, description="None: the latest version.")
+
+
 class RunCreate(BaseModel):
     experiment: str = Field(..., min_length=1, description="Experiment name; made if missing.")
     name: str = ""
     tags: dict[str, str] = Field(default_factory=dict)
+    inputs: list[DatasetInput] = Field(default_factory=list, description="Dataset versions read.")
+
+
+class Inputs(BaseModel):
+    inputs: list[DatasetInput]
+
+
+class BatchMetric(BaseModel):
+    key: str
+    value: float
+    step: int = 0
+    timestamp: int | None = None
+
+
+class KeyValue(BaseModel):
+    key: str
+    value: str
+
+
+class Batch(BaseModel):
+    metrics: list[BatchMetric] = Field(default_factory=list)
+    params: list[KeyValue] = Field(default_factory=list)
+    tags: list[KeyValue] = Field(default_factory=list)
+
+
+class ModelLog(BaseModel):
+    path: str = Field("model", description="Where the run's MLmodel folder was uploaded.")
+    model_type: str = ""
+
+
+class LoggedModelOut(BaseModel):
+    id: str
+    name: str
+    run_id: str
+    status: str
+    artifact_uri: str
 
 
 class Params(BaseModel):
@@ -71,10 +118,14 @@ def api_runs(experiment_id: int, workspace: WorkspaceDep, user: CurrentUser) -> 
 @router.post("/api/v1/runs", tags=["tracking"], status_code=201)
 def api_start_run(body: RunCreate, workspace: WorkspaceDep, user: EditorUser) -> Run:
     """Start a run in the named experiment, creating the experiment if needed."""
+    # Inputs are checked first, so that an unknown dataset leaves no run behind.
+    inputs = run_datasets.resolve_inputs(workspace, [(i.name, i.version) for i in body.inputs])
     experiment = experiment_service.get_or_create_experiment(
         workspace, body.experiment, user.username
     )
-    return run_service.start_run(workspace, experiment.id, body.name, user.username, body.tags)
+    run = run_service.start_run(workspace, experiment.id, body.name, user.username, body.tags)
+    run_datasets.record_inputs(workspace, run.id, inputs)
+    return run
 
 
 @router.get("/api/v1/runs/{run_id}", tags=["tracking"])
@@ -118,3 +169,86 @@ def api_set_tags(run_id: str, body: Tags, workspace: WorkspaceDep, user: EditorU
 def api_end_run(run_id: str, body: RunEnd, workspace: WorkspaceDep, user: EditorUser) -> Run:
     """End a run as FINISHED, FAILED or KILLED."""
     return run_service.end_run(workspace, run_id, body.status)
+
+
+@router.post("/api/v1/runs/{run_id}/batch", tags=["tracking"], status_code=204)
+def api_log_batch(run_id: str, body: Batch, workspace: WorkspaceDep, user: EditorUser) -> None:
+    """Log metric points, params and tags in one request: all are written, or none."""
+    run_service.log_batch(
+        workspace,
+        run_id,
+        metrics=[LoggedMetric(m.key, m.value, m.step, m.timestamp) for m in body.metrics],
+        params=_pairs("param", body.params),
+        tags=_pairs("tag", body.tags),
+    )
+
+
+def _pairs(kind: str, items: list[KeyValue]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for item in items:
+        if found.get(item.key, item.value) != item.value:
+            raise Invalid(f"The {kind} {item.key!r} is given twice with different values.")
+        found[item.key] = item.value
+    return found
+
+
+@router.get("/api/v1/runs/{run_id}/inputs", tags=["tracking"])
+def api_run_inputs(run_id: str, workspace: WorkspaceDep, user: CurrentUser) -> list[DatasetRef]:
+    """The dataset versions a run read."""
+    return run_datasets.run_inputs(workspace, run_id)
+
+
+@router.post("/api/v1/runs/{run_id}/inputs", tags=["tracking"])
+def api_log_inputs(
+    run_id: str, body: Inputs, workspace: WorkspaceDep, user: EditorUser
+) -> list[DatasetRef]:
+    """Record dataset versions a run read (version omitted: the latest); all or none."""
+    run_service.get_run(workspace, run_id)
+    inputs = run_datasets.resolve_inputs(workspace, [(i.name, i.version) for i in body.inputs])
+    run_datasets.record_inputs(workspace, run_id, inputs)
+    return run_datasets.run_inputs(workspace, run_id)
+
+
+@router.get("/api/v1/runs/{run_id}/artifacts", tags=["tracking"])
+def api_artifacts(
+    run_id: str, workspace: WorkspaceDep, user: CurrentUser, path: str = ""
+) -> list[ArtifactFile]:
+    """Every file the run logged (under `path`, if given), with sizes."""
+    return run_artifacts.list_artifacts(workspace, run_id, path)
+
+
+@router.get("/api/v1/runs/{run_id}/artifacts/{path:path}", tags=["tracking"])
+def api_download_artifact(
+    run_id: str, path: str, request: Request, workspace: WorkspaceDep, user: CurrentUser
+) -> StreamingResponse:
+    """One artifact's bytes, streamed as a download."""
+    proxy = run_artifacts.proxy_path(workspace, run_id, path)
+    return mlflow_artifacts.download_artifact(proxy, request, workspace, user)
+
+
+@router.put("/api/v1/runs/{run_id}/artifacts/{path:path}", tags=["tracking"], status_code=201)
+async def api_upload_artifact(
+    run_id: str, path: str, request: Request, workspace: WorkspaceDep, user: EditorUser
+) -> ArtifactFile:
+    """Store the request body as an artifact, streamed to disk and published when complete.
+    Paths with `..`, absolute paths and encoded separators are refused (400)."""
+    proxy = run_artifacts.proxy_path(workspace, run_id, path)
+    await mlflow_artifacts.upload_artifact(proxy, request, workspace, user)
+    return run_artifacts.artifact_file(workspace, run_id, path)
+
+
+@router.post("/api/v1/runs/{run_id}/models", tags=["tracking"], status_code=201)
+def api_log_model(
+    run_id: str, body: ModelLog, workspace: WorkspaceDep, user: EditorUser
+) -> LoggedModelOut:
+    """Publish the MLmodel folder the run uploaded at `path` as a logged model (MLflow 3)."""
+    model = run_artifacts.log_run_model(
+        workspace, run_id, body.path, body.model_type, user.username
+    )
+    return LoggedModelOut(
+        id=model.id,
+        name=model.name,
+        run_id=run_id,
+        status=model.status,
+        artifact_uri=logged_model_uri(model),
+    )
