@@ -10,16 +10,17 @@ import builtins
 import contextlib
 import os
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from types import TracebackType
 from typing import Any, NoReturn
+from urllib.parse import quote
 
 import httpx
 import pandas as pd
 import pyarrow as pa
 
 from seedbed import errors
+from seedbed.client_runs import ActiveRun, DatasetInput, start_run
 from seedbed.runtime import read_runtime
 
 DEFAULT_WORKSPACE = "workspace"
@@ -90,6 +91,7 @@ class Client:
         self.models = ModelsClient(self)
         self.datasets = DatasetsClient(self)
         self.sources = SourcesClient(self)
+        self._active: builtins.list[ActiveRun] = []
 
     def __repr__(self) -> str:
         return f"seedbed.Client({self.url!r})"
@@ -171,63 +173,84 @@ class Client:
         return runs
 
     def start_run(
-        self, experiment: str, name: str = "", tags: Mapping[str, str] | None = None
-    ) -> ActiveRun:
-        """Open a run; use it as `with ws.start_run(experiment="...") as run:`."""
-        data = self.request(
-            "POST",
-            "/api/v1/runs",
-            json={"experiment": experiment, "name": name, "tags": dict(tags or {})},
-        ).json()
-        return ActiveRun(self, data["id"], data["name"])
-
-
-class ActiveRun:
-    """A run being logged; on leaving the `with` block it ends FINISHED, or FAILED on error."""
-
-    def __init__(self, client: Client, run_id: str, name: str) -> None:
-        self.client = client
-        self.id = run_id
-        self.name = name
-
-    def __enter__(self) -> ActiveRun:
-        return self
-
-    def __exit__(
         self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
+        experiment: str,
+        name: str = "",
+        tags: Mapping[str, Any] | None = None,
+        inputs: Iterable[DatasetInput] = (),
+        log_environment: bool = True,
+    ) -> ActiveRun:
+        """Open a run; use it as `with ws.start_run(experiment="...") as run:`.
+
+        `inputs` names the dataset versions it reads: "flights" (latest), "flights@3",
+        ("flights", 3) or a dict from `ws.datasets`; an unknown one is NotFound and no run is
+        made. The run records its code version, Python, resource profile and (with
+        `log_environment`) the installed packages as `environment/requirements.txt`.
+        """
+        run = start_run(self, experiment, name, tags, inputs, log_environment)
+        self._active.append(run)
+        return run
+
+    def active_run(self) -> ActiveRun | None:
+        """The innermost run started through this client and not yet ended."""
+        return self._active[-1] if self._active else None
+
+    def _forget_run(self, run: ActiveRun) -> None:
+        if run in self._active:
+            self._active.remove(run)
+
+    def get_run(self, run_id: str) -> dict[str, Any]:
+        """A run's status, params, latest metrics and tags."""
+        found: dict[str, Any] = self.request("GET", f"/api/v1/runs/{run_id}").json()
+        return found
+
+    def run_inputs(self, run_id: str) -> builtins.list[dict[str, Any]]:
+        """The dataset versions a run read: [{"name", "version"}]."""
+        found: builtins.list[dict[str, Any]] = self.request(
+            "GET", f"/api/v1/runs/{run_id}/inputs"
+        ).json()
+        return found
+
+    def list_artifacts(self, run_id: str, path: str = "") -> builtins.list[dict[str, Any]]:
+        """Every file a run logged (under `path`): [{"path", "size"}], sorted."""
+        found: builtins.list[dict[str, Any]] = self.request(
+            "GET", f"/api/v1/runs/{run_id}/artifacts", params={"path": path}
+        ).json()
+        return found
+
+    def upload_artifact(self, run_id: str, source: Path | bytes, path: str) -> None:
+        """Store a local file (streamed) or bytes as the run's artifact at `path`."""
+        url = f"/api/v1/runs/{run_id}/artifacts/{_artifact_url(path)}"
+        headers = {"content-type": "application/octet-stream"}
+        if isinstance(source, bytes):
+            self.request("PUT", url, content=source, headers=headers)
+            return
+        size = source.stat().st_size
+        headers["content-length"] = str(size)
+        self.request("PUT", url, content=_chunks(source, size, None), headers=headers)
+
+    def download_artifact(self, run_id: str, path: str, destination: str | Path) -> Path:
+        """Save a run's artifact file to `destination` (a file path, or an existing folder)."""
+        target = Path(destination)
+        if target.is_dir():
+            target = target / path.rstrip("/").rsplit("/", 1)[-1]
+        url = f"/api/v1/runs/{run_id}/artifacts/{_artifact_url(path)}"
+        with self.stream("GET", url) as response, target.open("wb") as handle:
+            for chunk in response.iter_bytes():
+                handle.write(chunk)
+        return target
+
+    def autolog(
+        self, experiment: str = "autolog", disable: bool = False, log_models: bool = True
     ) -> None:
-        self.end("FAILED" if exc_type else "FINISHED")
+        """Log scikit-learn `fit` calls: params, training metrics and the fitted model, into the
+        active run or a new run in `experiment`. `disable=True` restores plain `fit`."""
+        from seedbed import autolog
 
-    def log_param(self, key: str, value: Any) -> None:
-        self.log_params({key: value})
-
-    def log_params(self, params: Mapping[str, Any]) -> None:
-        self.client.request(
-            "POST",
-            f"/api/v1/runs/{self.id}/params",
-            json={"params": {k: str(v) for k, v in params.items()}},
-        )
-
-    def log_metric(self, key: str, value: float, step: int = 0) -> None:
-        self.log_metrics({key: value}, step=step)
-
-    def log_metrics(self, metrics: Mapping[str, float], step: int = 0) -> None:
-        self.client.request(
-            "POST", f"/api/v1/runs/{self.id}/metrics", json={"metrics": dict(metrics), "step": step}
-        )
-
-    def set_tags(self, tags: Mapping[str, str]) -> None:
-        self.client.request("POST", f"/api/v1/runs/{self.id}/tags", json={"tags": dict(tags)})
-
-    def end(self, status: str = "FINISHED") -> None:
-        self.client.request("POST", f"/api/v1/runs/{self.id}/end", json={"status": status})
-
-    def info(self) -> dict[str, Any]:
-        data: dict[str, Any] = self.client.request("GET", f"/api/v1/runs/{self.id}").json()
-        return data
+        if disable:
+            autolog.disable()
+        else:
+            autolog.enable(self, experiment, log_models=log_models)
 
 
 class ModelsClient:
@@ -239,6 +262,22 @@ class ModelsClient:
     def list(self) -> builtins.list[dict[str, Any]]:
         models: builtins.list[dict[str, Any]] = self._client.request("GET", "/api/v1/models").json()
         return models
+
+    def register(self, name: str, run_id: str, path: str = "model") -> dict[str, Any]:
+        """Register the model a run logged at `path` as the next version of `name`."""
+        made: dict[str, Any] = self._client.request(
+            "POST",
+            f"/api/v1/models/{name}/versions",
+            json={"run_id": run_id, "artifact_path": path},
+        ).json()
+        return made
+
+    def versions(self, name: str) -> builtins.list[dict[str, Any]]:
+        """A registered model's versions, newest first."""
+        found: builtins.list[dict[str, Any]] = self._client.request(
+            "GET", f"/api/v1/models/{name}/versions"
+        ).json()
+        return found
 
     def predict(
         self,
@@ -434,6 +473,15 @@ def _chunks(
             if progress is not None:
                 progress(sent, size)
             yield block
+
+
+def _artifact_url(path: str) -> str:
+    parts = path.strip("/").split("/")
+    if path.startswith("/") or any(part in ("", ".", "..") for part in parts):
+        raise errors.Invalid(
+            f"Artifact path {path!r} must be relative, with no empty, '.' or '..' parts."
+        )
+    return "/".join(quote(part, safe="") for part in parts)
 
 
 def _read_arrow(payload: bytes) -> pa.Table:
