@@ -12,6 +12,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Column, Engine, MetaData, String, Table, Text, create_engine, event, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 NAMING = {
@@ -44,6 +45,31 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def now_ms() -> int:
     """Wall-clock time in milliseconds since the epoch, the unit MLflow uses too."""
     return int(time.time() * 1000)
+
+
+def upsert(
+    connection: Connection,
+    table: Table,
+    rows: list[dict[str, Any]],
+    keys: list[str],
+    update: list[str] | None = None,
+    where: Any = None,
+) -> None:
+    """Insert rows; where one with the same `keys` exists, set its `update` columns (only
+    when `where` holds, which may compare `table` with `excluded`), or keep it when `update`
+    is None. One statement, so concurrent writers cannot both insert (SQLite and PostgreSQL)."""
+    if not rows:
+        return
+    module = postgresql if connection.dialect.name == "postgresql" else sqlite
+    statement = module.insert(table)
+    if update is None:
+        statement = statement.on_conflict_do_nothing(index_elements=keys)
+    else:
+        values = {column: statement.excluded[column] for column in update}
+        if where is not None:
+            where = where(table, statement.excluded)
+        statement = statement.on_conflict_do_update(index_elements=keys, set_=values, where=where)
+    connection.execute(statement, rows)
 
 
 def load_all_tables() -> MetaData:

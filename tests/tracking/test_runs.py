@@ -75,3 +75,34 @@ def test_bad_input(workspace: Workspace, experiment_id: int) -> None:
         runs.log_metrics(workspace, "0" * 32, {"auc": 1.0})
     with pytest.raises(NotFound):
         runs.start_run(workspace, 12345)
+
+
+def test_concurrent_writers_to_one_run_lose_nothing(
+    workspace: Workspace, experiment_id: int
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from seedbed.tracking.runs import LoggedMetric
+
+    run = runs.start_run(workspace, experiment_id, "busy", "ada")
+
+    def write(number: int) -> None:
+        for batch in range(10):
+            runs.log_batch(
+                workspace,
+                run.id,
+                metrics=[LoggedMetric("loss", number, number * 10 + batch, 1)],
+                params={"shared": "same", f"p{number}_{batch}": "x"},
+                tags={"who": "any", f"t{number}": str(batch)},
+            )
+
+    with ThreadPoolExecutor(6) as pool:
+        list(pool.map(write, range(6)))
+    got = runs.get_run(workspace, run.id)
+    assert len(got.params) == 61 and got.params["shared"] == "same"
+    assert {got.tags[f"t{n}"] for n in range(6)} == {"9"}
+    assert len(runs.metric_history(workspace, run.id, "loss")) == 60
+    assert runs.latest_metric_points(workspace, [run.id])[run.id]["loss"].step == 59
+    # A different value for a param already written is still refused, whoever wrote it.
+    with pytest.raises(Conflict, match="write-once"):
+        runs.log_params(workspace, run.id, {"shared": "other"})

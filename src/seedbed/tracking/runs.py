@@ -8,11 +8,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import RowMapping, and_, bindparam, select
+from sqlalchemy import RowMapping, and_, or_, select
 from sqlalchemy.engine import Connection
 
 from seedbed.auth import audit
-from seedbed.db import now_ms
+from seedbed.db import now_ms, upsert
 from seedbed.errors import Conflict, Invalid, NotFound
 from seedbed.tracking.experiments import get_experiment
 from seedbed.tracking.tables import (
@@ -222,9 +222,12 @@ def _metric_rows(run_id: str, points: Iterable[LoggedMetric]) -> list[dict[str, 
 
 
 def _insert_params(connection: Connection, run_id: str, params: dict[str, str]) -> None:
+    # Insert what is new, then compare: a concurrent writer's value is seen either way.
     if not params:
         return
-    existing = dict(
+    rows = [{"run_id": run_id, "key": k, "value": v} for k, v in params.items()]
+    upsert(connection, run_params, rows, ["run_id", "key"])
+    stored = dict(
         connection.execute(
             select(run_params.c.key, run_params.c.value).where(
                 run_params.c.run_id == run_id, run_params.c.key.in_(list(params))
@@ -232,14 +235,11 @@ def _insert_params(connection: Connection, run_id: str, params: dict[str, str]) 
         ).all()
     )
     for key, text in params.items():
-        if key in existing and existing[key] != text:
+        if stored[key] != text:
             raise Conflict(
-                f"Param {key!r} of run {run_id} is already {existing[key]!r}; params "
+                f"Param {key!r} of run {run_id} is already {stored[key]!r}; params "
                 f"are write-once, so {text!r} was refused. Log it under another name."
             )
-    new = [{"run_id": run_id, "key": k, "value": v} for k, v in params.items() if k not in existing]
-    if new:
-        connection.execute(run_params.insert(), new)
 
 
 def _write_tags(connection: Connection, run_id: str, tags: dict[str, str]) -> None:
@@ -248,12 +248,8 @@ def _write_tags(connection: Connection, run_id: str, tags: dict[str, str]) -> No
     if RUN_NAME_TAG in tags:
         _check_name(tags[RUN_NAME_TAG])
         connection.execute(runs.update().where(runs.c.id == run_id).values(name=tags[RUN_NAME_TAG]))
-    connection.execute(
-        run_tags.delete().where(run_tags.c.run_id == run_id, run_tags.c.key.in_(list(tags)))
-    )
-    connection.execute(
-        run_tags.insert(), [{"run_id": run_id, "key": k, "value": v} for k, v in tags.items()]
-    )
+    rows = [{"run_id": run_id, "key": k, "value": v} for k, v in tags.items()]
+    upsert(connection, run_tags, rows, ["run_id", "key"], update=["value"])
 
 
 def _update_latest(connection: Connection, run_id: str, points: list[dict[str, Any]]) -> None:
@@ -263,37 +259,21 @@ def _update_latest(connection: Connection, run_id: str, points: list[dict[str, A
         best = newest.get(point["key"])
         if best is None or (point["step"], point["timestamp"]) >= (best["step"], best["timestamp"]):
             newest[point["key"]] = point
-    current = {
-        row.key: (row.step, row.timestamp)
-        for row in connection.execute(
-            select(latest_metrics.c.key, latest_metrics.c.step, latest_metrics.c.timestamp).where(
-                latest_metrics.c.run_id == run_id, latest_metrics.c.key.in_(list(newest))
-            )
-        )
-    }
     fields = ("value", "is_nan", "step", "timestamp")
-    inserts = [
-        {"run_id": run_id, "key": key, **{k: point[k] for k in fields}}
-        for key, point in newest.items()
-        if key not in current
+    rows = [
+        {"run_id": run_id, "key": key, **{k: p[k] for k in fields}} for key, p in newest.items()
     ]
-    updates = [
-        {"match_key": key, **{k: point[k] for k in fields}}
-        for key, point in newest.items()
-        if key in current and (point["step"], point["timestamp"]) >= current[key]
-    ]
-    if inserts:
-        connection.execute(latest_metrics.insert(), inserts)
-    if updates:
-        connection.execute(
-            latest_metrics.update().where(
-                and_(
-                    latest_metrics.c.run_id == run_id,
-                    latest_metrics.c.key == bindparam("match_key"),
-                )
-            ),
-            updates,
-        )
+    upsert(
+        connection,
+        latest_metrics,
+        rows,
+        ["run_id", "key"],
+        update=list(fields),
+        where=lambda table, new: or_(
+            new.step > table.c.step,
+            and_(new.step == table.c.step, new.timestamp >= table.c.timestamp),
+        ),
+    )
 
 
 def delete_tag(workspace: Workspace, run_id: str, key: str) -> None:
