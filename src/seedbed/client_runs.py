@@ -7,7 +7,9 @@ even when it raises.
 
 from __future__ import annotations
 
+import atexit
 import json
+import sys
 import tempfile
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -70,6 +72,8 @@ class ActiveRun:
         self.experiment_id = experiment_id
         self._metrics = MetricBatcher(self._send_points)
         self._ended = False
+        # Like MLflow: a run left open when the script ends is flushed and ended then.
+        atexit.register(self._end_at_exit)
 
     def __repr__(self) -> str:
         return f"seedbed.ActiveRun(id={self.id!r}, name={self.name!r})"
@@ -85,8 +89,12 @@ class ActiveRun:
     ) -> None:
         if exc_type is None:
             self.end("FINISHED")
-        else:
+            return
+        try:
             self.end("KILLED" if issubclass(exc_type, KeyboardInterrupt) else "FAILED")
+        except Exception as ending:  # the block's own exception is the one to see
+            if exc is not None:
+                exc.add_note(f"seedbed: ending run {self.id} also failed: {ending}")
 
     # --- params, tags, metrics --------------------------------------------------------------
 
@@ -242,6 +250,7 @@ class ActiveRun:
         if self._ended:
             return
         self._ended = True
+        atexit.unregister(self._end_at_exit)
         self.client._forget_run(self)
         try:
             self._metrics.close()
@@ -249,6 +258,12 @@ class ActiveRun:
             self._end_on_server("FAILED")
             raise
         self._end_on_server(status)
+
+    def _end_at_exit(self) -> None:
+        try:
+            self.end("FINISHED")
+        except Exception as exc:  # the interpreter is going; say what was lost, do not raise
+            print(f"seedbed: could not end run {self.id} at exit: {exc}", file=sys.stderr)
 
     def _end_on_server(self, status: str) -> None:
         self.client.request("POST", f"/api/v1/runs/{self.id}/end", json={"status": status})

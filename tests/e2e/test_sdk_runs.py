@@ -118,8 +118,9 @@ def test_git_commit_of_the_scripts_repository(server: SeedbedServer, tmp_path: P
     script = repo / "train.py"
     script.write_text(
         "import seedbed as sb\n"
-        "with sb.connect().start_run(experiment='sdk-git', log_environment=False) as run:\n"
-        "    print(run.id)\n"
+        "run = sb.connect().start_run(experiment='sdk-git', log_environment=False)\n"
+        "run.log_metric('m', 1.0)\n"
+        "print(run.id)\n"  # left open: ended (and flushed) when the script exits
     )
     git_env = {
         **os.environ,
@@ -140,7 +141,9 @@ def test_git_commit_of_the_scripts_repository(server: SeedbedServer, tmp_path: P
     )
     assert done.returncode == 0, done.stderr
     with sb.connect(url=server.url, token=server.token) as ws:
-        tags = ws.get_run(done.stdout.strip())["tags"]
+        info = ws.get_run(done.stdout.strip())
+    tags = info["tags"]
+    assert info["status"] == "FINISHED" and info["metrics"] == {"m": 1.0}
     assert tags["mlflow.source.git.commit"] == commit
     assert tags["mlflow.source.git.branch"] == "main"
     assert tags["mlflow.source.name"] == str(script)
@@ -197,6 +200,13 @@ def test_a_refused_background_batch_is_raised_at_flush_and_exit(ws: sb.Client) -
     with pytest.raises(sb.Invalid, match="padded"), ws.start_run(experiment="sdk-m") as failing:
         failing.log_metric(" padded", 2.0)
     assert ws.get_run(failing.id)["status"] == "FAILED"
+
+    # When the block raised too, its exception is the one that propagates.
+    with pytest.raises(KeyError) as raised, ws.start_run(experiment="sdk-m") as both:
+        both.log_metric(" padded", 3.0)
+        raise KeyError("from the block")
+    assert any("padded" in note for note in raised.value.__notes__)
+    assert ws.get_run(both.id)["status"] == "FAILED"
 
 
 def test_params_and_tags_are_sent_at_once(ws: sb.Client) -> None:
