@@ -220,7 +220,7 @@ def test_demo_model_run_shows_its_model_and_registered_version(demo_client: Test
     page = demo_client.get(f"/ui/runs/{model_run['id']}").text
     assert 'data-key="train_loss"' in page  # one point per boosting iteration: a chart
     assert re.search(
-        r'Registered as</dt>\s*<dd><ul class="links versions">'
+        r'<h3>Registered as</h3>\s*<ul class="links versions">'
         r'<li><a href="/ui/models/flight-delay">',
         page,
     )
@@ -234,3 +234,29 @@ def test_demo_model_run_shows_its_model_and_registered_version(demo_client: Test
         f"/ui/runs/{model_run['id']}/artifacts/preview", params={"path": "model/MLmodel"}
     )
     assert "flavors:" in mlmodel.text
+
+
+def test_logged_model_files_are_browsed_from_their_run(
+    client: TestClient, local_workspace: Workspace, run: dict[str, Any]
+) -> None:
+    from seedbed.registry import logged_models
+
+    model = logged_models.create(
+        local_workspace, run["experiment_id"], "clf", model_type="sklearn", source_run_id=run["id"]
+    )
+    local_workspace.artifacts.put_bytes(
+        f"{model.artifact_key}/MLmodel", b"flavors:\n  sklearn: {}\n"
+    )
+    local_workspace.artifacts.put_bytes(f"{model.artifact_key}/conda.yaml", b"name: m\n")
+    page = client.get(f"/ui/runs/{run['id']}").text
+    assert f'href="/ui/runs/{run["id"]}?model={model.id}#artifacts">clf</a>' in page
+    files = client.get(f"/ui/runs/{run['id']}", params={"model": model.id}).text
+    assert "<strong>logged model clf</strong>" in files and "conda.yaml" in files
+    assert 'class="model-card"' in files and "notes.md" not in files
+    raw = client.get(
+        f"/ui/runs/{run['id']}/artifacts/raw", params={"path": "conda.yaml", "model": model.id}
+    )
+    assert raw.status_code == 200 and raw.content == b"name: m\n"
+    other = make_run(client)
+    elsewhere = client.get(f"/ui/runs/{other['id']}", params={"model": model.id})
+    assert elsewhere.status_code == 404
