@@ -325,9 +325,11 @@ def test_logged_model_loads_in_mlflow_and_predicts(
 
     scored = ws.models.predict("delay-sdk", rows, version="1")
     assert [p["prediction"] for p in scored] == expected
-    # The demo form offers the carriers seen in the example.
     version = ws.request("GET", "/api/v1/models/delay-sdk/versions/1").json()
     assert version["run_id"] == run.id
+    # The demo form offers the carriers seen in the example.
+    demo = ws.request("GET", "/ui/models/delay-sdk/versions/1/demo").text
+    assert 'name="carrier"' in demo and ">DL<" in demo and 'name="distance"' in demo
     with ws.start_run(experiment="sdk-models") as again:
         again.log_model(model, register_as="delay-sdk")  # no example: no schema, still loads
     assert [v["version"] for v in ws.models.versions("delay-sdk")] == [2, 1]
