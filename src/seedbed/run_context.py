@@ -6,6 +6,7 @@ started by seedbed's SDK reads like one started by the mlflow client.
 
 from __future__ import annotations
 
+import functools
 import getpass
 import hashlib
 import os
@@ -89,6 +90,20 @@ def _git(folder: Path, *args: str) -> str | None:
 
 def installed_requirements() -> str:
     """The installed distributions as sorted `name==version` lines (what `pip freeze` lists)."""
+    # Reading every distribution's metadata takes ~150 ms; an install or removal changes the
+    # modification time of its site-packages folder, so that is the key of a small memo.
+    return _requirements(tuple(_folder_stamp(entry) for entry in sys.path))
+
+
+def _folder_stamp(entry: str) -> tuple[str, int]:
+    try:
+        return entry, os.stat(entry or ".").st_mtime_ns
+    except OSError:
+        return entry, 0
+
+
+@functools.lru_cache(maxsize=4)
+def _requirements(_stamps: tuple[tuple[str, int], ...]) -> str:
     pins = set()
     for distribution in metadata.distributions():
         name = distribution.metadata["Name"]
