@@ -142,6 +142,7 @@ def test_runs_table_default_is_newest_first_with_metrics_and_params(
                                  "params.seed"]  # fmt: skip
     assert page.column("params.model")[:2] == ["lgbm", "linear"]
     assert "Runs 1\N{EN DASH}50 of 120." in html
+    assert '<p class="subtitle">120 runs · Which C is best?</p>' in html
 
 
 def test_clicking_a_heading_sorts_and_a_second_click_flips(

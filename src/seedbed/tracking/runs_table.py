@@ -190,7 +190,8 @@ class RunsTable:
     keys: dict[str, list[str]] = field(default_factory=dict)  # kind -> every key in the experiment
     columns: list[Column] = field(default_factory=list)  # the chosen columns that are shown
     hidden_same: list[Column] = field(default_factory=list)  # hidden by differences only
-    total: int = 0
+    total: int = 0  # runs that match the filter
+    run_count: int = 0  # active runs in the experiment
     offset: int = 0
     next_page: str | None = None  # a page token; None on the last page
     previous_page: str = ""  # a page token; "" is the first page (see `offset`)
@@ -230,6 +231,7 @@ def runs_table(workspace: Workspace, experiment_id: int, view: TableView) -> Run
     chosen = default_columns(table.keys) if view.columns is None else list(view.columns)
     chosen.sort(key=lambda column: KIND_ORDER.index(column.kind))
     table.columns = chosen
+    table.run_count = count_runs(workspace, experiment_id)
     try:
         table.offset = decode_page_token(view.page)
         table.runs, table.next_page = search_runs(
@@ -240,7 +242,9 @@ def runs_table(workspace: Workspace, experiment_id: int, view: TableView) -> Run
             order_by=[view.sort.order_by] if view.sort else None,
             page_token=view.page or None,
         )
-        table.total = count_runs(workspace, experiment_id, view.filter)
+        table.total = (
+            count_runs(workspace, experiment_id, view.filter) if view.filter else table.run_count
+        )
     except Invalid as error:
         table.error = str(error)
         return table

@@ -109,6 +109,13 @@
       event.detail.isError = false;
     }
   });
+  // Until a column is ticked or unticked, the URL carries no column list (the default).
+  document.addEventListener("htmx:configRequest", function (event) {
+    const chosen = $("#columns-chosen");
+    if (event.detail.elt.id === "runs-form" && chosen && chosen.disabled) {
+      delete event.detail.parameters.col;
+    }
+  });
   document.addEventListener("htmx:afterSwap", updateSelection);
   document.addEventListener("htmx:historyRestore", function () {
     syncForm();
