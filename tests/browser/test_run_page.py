@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 
 from server_process import SeedbedServer
 
-from .conftest import Tab
+from .conftest import ARTIFACTS, Tab
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -41,6 +41,14 @@ def loss_png() -> bytes:
     return buffer.getvalue()
 
 
+def plotly_html() -> bytes:
+    """A Plotly figure exported as log_figure saves it: plotly.js inline, nothing fetched."""
+    import plotly.graph_objects as go
+
+    figure = go.Figure(go.Scatter(x=[0, 1, 2, 3], y=[1.0, 0.6, 0.4, 0.3], mode="lines"))
+    return figure.to_html(include_plotlyjs=True, full_html=True).encode()
+
+
 def model_run(server: SeedbedServer) -> dict[str, Any]:
     """The demo's gradient-boosting run, with an image, a CSV and an HTML file added to it."""
     headers = {"authorization": f"Bearer {server.token}"}
@@ -55,7 +63,8 @@ def model_run(server: SeedbedServer) -> dict[str, Any]:
         files = {
             "loss.png": loss_png(),
             "predictions.csv": ("id,label,score\n" + rows).encode(),
-            "figure.html": HTML.encode(),
+            "probe.html": HTML.encode(),
+            "figure.html": plotly_html(),
         }
         for name, data in files.items():
             api.put(f"{base}/{FOLDER}/{name}", content=data).raise_for_status()
@@ -105,12 +114,18 @@ def test_run_page_charts_and_artifacts(tab: Tab, demo_server: SeedbedServer) -> 
     expect(table.locator("tbody tr")).to_have_count(100)
     expect(page.locator("#artifact-preview .truncated")).to_contain_text("first 100 rows")
 
-    browser.get_by_role("link", name="figure.html").click()
+    browser.get_by_role("link", name="probe.html").click()
     frame = page.locator("#artifact-preview iframe.preview-html")
     expect(frame).to_have_attribute("sandbox", "allow-scripts")
-    inside = page.frame_locator("#artifact-preview iframe.preview-html").locator("#out")
-    expect(inside).to_have_text("drawn by script; no cookies; no parent")
-    tab.shot("run-03-html")
+    inside = page.frame_locator("#artifact-preview iframe.preview-html")
+    expect(inside.locator("#out")).to_have_text("drawn by script; no cookies; no parent")
+
+    browser.get_by_role("link", name="figure.html").click()
+    expect(inside.locator(".main-svg").first).to_be_visible()  # Plotly drew inside the sandbox
+    expect(inside.locator(".scatterlayer .trace")).to_have_count(1)
+    # A full-page shot leaves out a cross-origin frame's pixels; the preview alone keeps them.
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.locator("#artifact-preview").screenshot(path=str(ARTIFACTS / "run-03-html.png"))
 
     # Back to the root through the crumbs, then into the model the run logged.
     browser.locator(".artifact-crumbs a").first.click()
