@@ -1,0 +1,1 @@
+"""Privacy: PII detection in dataset versions (policies build on its results)."""

@@ -1,0 +1,191 @@
+"""One detector per PII type with a fixed format: a shape matched on whole values with
+Arrow's vectorised regexes, then a validator (checksum, `ipaddress`, `phonenumbers`) run in
+Python on the candidates only."""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import phonenumbers
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from seedbed.privacy import validators
+
+# Validators that cost more than a regex run on at most this many candidates; the hit count
+# of the rest is estimated from their pass rate (reported as such in the evidence).
+MAX_VALIDATED = 3000
+_PHONE_REGIONS = ("US", "GB", "DE", "FR", "ES", "IT", "NL", "IN", "AU", "CA", "BR", "JP")
+# Shapes that phone-like digit runs often have but phone numbers do not.
+_NOT_PHONE = re.compile(
+    r"^(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}"  # dates
+    r"|(19|20)\d\d[-/]\d+"  # year-prefixed serials: 2023-000123
+    r"|\d{1,3}(\.\d{1,3}){3}"  # IPv4
+    r"|\d+\.\d+)$"  # decimals
+)
+
+
+@dataclass(frozen=True)
+class Hits:
+    """How many values of a sample a detector matched, of how many had its shape."""
+
+    matched: int
+    candidates: int
+    estimated: bool = False
+
+
+def phone_valid(text: str, formatted_only: bool = True) -> bool:
+    """A phone number: 7-15 digits a numbering plan allows (`phonenumbers`), not a date,
+    an IP address or a year-prefixed serial; with `formatted_only`, written with separators
+    or an international prefix."""
+    value = text.strip()
+    core = re.split(r"\s*(?:x|ext\.?|#)\s*\d+$", value, maxsplit=1)[0]
+    digits = validators.digits_of(core)
+    if not 7 <= len(digits) <= 15 or _NOT_PHONE.match(core):
+        return False
+    if formatted_only and core.isdigit():
+        return False
+    international = core.startswith("+") or core.startswith("00")
+    if international:
+        number = "+" + core.lstrip("+")[2:] if core.startswith("00") else core
+        try:
+            if phonenumbers.is_possible_number(phonenumbers.parse(number, None)):
+                return True
+        except phonenumbers.NumberParseException:
+            pass
+    for region in _PHONE_REGIONS:
+        try:
+            if phonenumbers.is_possible_number(phonenumbers.parse(core, region)):
+                return True
+        except phonenumbers.NumberParseException:
+            return False
+    return False
+
+
+def _phone_bare(text: str) -> bool:
+    return phone_valid(text, formatted_only=False)
+
+
+@dataclass(frozen=True)
+class PatternDetector:
+    """A PII type with a fixed format.
+
+    `strong` detectors decide on content alone; weak ones (bare digit runs that any number
+    could be) count only when the column's name asks for the type.
+    """
+
+    type: str
+    shape: str  # RE2, anchored, matched on trimmed values
+    validate: Callable[[str], bool] | None
+    strong: bool
+    in_text: re.Pattern[str] | None = None  # finds the type inside free text
+    costly: bool = False
+
+    def count(self, values: pa.Array, rng: random.Random) -> Hits:
+        """Count the values of the sample that have this type's shape and pass its check."""
+        candidates = values.filter(pc.match_substring_regex(values, self.shape))
+        shaped = len(candidates)
+        if shaped == 0 or self.validate is None:
+            return Hits(shaped, shaped)
+        texts: list[str] = candidates.to_pylist()
+        if self.costly and shaped > MAX_VALIDATED:
+            subset = rng.sample(texts, MAX_VALIDATED)
+            passed = sum(1 for t in subset if self.validate(t))
+            return Hits(round(passed * shaped / MAX_VALIDATED), shaped, estimated=True)
+        return Hits(sum(1 for t in texts if self.validate(t)), shaped)
+
+
+_EMAIL_IN_TEXT = r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
+
+DETECTORS: tuple[PatternDetector, ...] = (
+    PatternDetector(
+        "uk_nhs",
+        r"^\d{3}[ -]?\d{3}[ -]?\d{4}$",
+        validators.nhs_valid,
+        strong=True,
+        in_text=re.compile(r"(?<![\d-])\d{3}[ -]\d{3}[ -]\d{4}(?![\d-])"),
+    ),
+    PatternDetector(
+        "payment_card",
+        r"^(\d{12,19}|\d{4}([ -]\d{4}){2}[ -]\d{1,7}|\d{4}[ -]\d{6}[ -]\d{4,5})$",
+        validators.card_valid,
+        strong=True,
+        in_text=re.compile(r"(?<![\d-])(?:\d{4}[ -]?){3}\d{1,7}(?![\d-])|(?<!\d)3[47]\d{13}(?!\d)"),
+    ),
+    PatternDetector(
+        "iban",
+        r"^[A-Za-z]{2}\d{2}( ?[A-Za-z0-9]){11,30}$",
+        validators.iban_valid,
+        strong=True,
+        in_text=re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b"),
+    ),
+    PatternDetector(
+        "us_ssn",
+        r"^\d{3}[- ]\d{2}[- ]\d{4}$",
+        validators.ssn_valid,
+        strong=True,
+        in_text=re.compile(r"(?<![\d-])\d{3}-\d{2}-\d{4}(?![\d-])"),
+    ),
+    PatternDetector("us_ssn", r"^\d{9}$", validators.ssn_valid, strong=False),
+    PatternDetector(
+        "uk_nino",
+        r"^[A-Za-z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-Da-d]$",
+        validators.nino_valid,
+        strong=True,
+        in_text=re.compile(r"\b[A-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b"),
+    ),
+    PatternDetector(
+        "email",
+        "^" + _EMAIL_IN_TEXT + "$",
+        None,
+        strong=True,
+        in_text=re.compile(_EMAIL_IN_TEXT),
+    ),
+    PatternDetector(
+        "ip_address",
+        r"^(\d{1,3}(\.\d{1,3}){3}|[0-9A-Fa-f:]*:[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*(%\w+)?)$",
+        validators.ip_valid,
+        strong=True,
+        in_text=re.compile(r"(?<![\d.])\d{1,3}(?:\.\d{1,3}){3}(?![\d.])"),
+    ),
+    PatternDetector(
+        "phone",
+        r"^(\+|00|\()?\d[\d\s().\-/]{5,22}\d(\s*(x|ext\.?|#)\s*\d{1,6})?$",
+        phone_valid,
+        strong=True,
+        in_text=re.compile(
+            r"(?<![\w+])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{2,5}\)\s?|\d{2,5}[\s.-])\d{2,4}[\s.-]?\d{2,5}(?![\w-])"
+        ),
+        costly=True,
+    ),
+    PatternDetector("phone", r"^\+?\d{8,15}$", _phone_bare, strong=False, costly=True),
+)
+
+# When two types match as many values (an SSN is also a possible phone number), the one
+# with the stricter format wins.
+PRIORITY = (
+    "uk_nhs",
+    "payment_card",
+    "iban",
+    "us_ssn",
+    "uk_nino",
+    "email",
+    "ip_address",
+    "date_of_birth",
+    "phone",
+    "postal_address",
+    "person_name",
+)
+
+
+def found_in_text(detector: PatternDetector, text: str) -> bool:
+    """Whether a free-text value contains a valid value of the detector's type."""
+    if detector.in_text is None:
+        return False
+    for match in detector.in_text.finditer(text):
+        if detector.validate is None or detector.validate(match.group(0)):
+            return True
+    return False
