@@ -30,6 +30,7 @@ TABLE_MODULES = (
     "seedbed.data.tables",
     "seedbed.tracking.tables",
     "seedbed.registry.tables",
+    "seedbed.privacy.tables",
 )
 
 workspace_meta = Table(

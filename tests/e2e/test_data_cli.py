@@ -84,3 +84,16 @@ def test_sdk_uploads_dataframes_and_reads_them_back(server: SeedbedServer) -> No
         assert result.polars()["answer"][0] == 42
         with pytest.raises(sb.NotFound):
             ws.datasets.read("missing")
+
+
+def test_cli_show_json_flags_pii_columns(server: SeedbedServer, tmp_path: Path) -> None:
+    source = tmp_path / "contacts.csv"
+    rows = "".join(f"{i},person{i}@example.com,{i * 2.5}\n" for i in range(40))
+    source.write_text("id,contact,amount\n" + rows)
+    uploaded = cli(server, "data", "upload", str(source), "--name", "contacts", "--json")
+    assert uploaded.returncode == 0, uploaded.stderr
+    shown = json.loads(cli(server, "data", "show", "contacts", "--json").stdout)
+    pii = {c["name"]: c["pii"] for c in shown["columns"]}
+    assert pii["id"] is None and pii["amount"] is None
+    assert pii["contact"]["type"] == "email" and pii["contact"]["confidence"] > 0.9
+    assert (pii["contact"]["matched"], pii["contact"]["sampled"]) == (40, 40)

@@ -165,6 +165,7 @@ def show(
                 "column": c["name"],
                 "type": c["type"],
                 **{k: c[k] for k in ("null_share", "distinct_count", "min", "max") if k in c},
+                "pii": c["pii"]["type"] if c.get("pii") else "",
             }
             for c in details["columns"]
         ],

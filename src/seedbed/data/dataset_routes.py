@@ -14,6 +14,7 @@ from seedbed.data.datasets import Dataset, DatasetVersion
 from seedbed.data.quality import CheckResult, dump_checks_yaml, parse_checks_yaml
 from seedbed.data.uploads import StagedUpload, UploadColumn
 from seedbed.errors import Invalid
+from seedbed.privacy import scans as pii_scans
 from seedbed.web.deps import CurrentUser, EditorUser, WorkspaceDep
 
 router = APIRouter(tags=["datasets"])
@@ -126,13 +127,35 @@ def api_download(name: str, version: str, workspace: WorkspaceDep, user: Current
 def api_columns(
     name: str, version: str, workspace: WorkspaceDep, user: CurrentUser
 ) -> dict[str, Any]:
-    """A version's columns with their types and statistics (from its profile)."""
+    """A version's columns with their types and statistics (from its profile), each with
+    `pii`: null, or the PII type found in it with a confidence and the evidence."""
     found = _version(workspace, name, version)
+    pii = pii_scans.get_scan(workspace, found)
+    columns = profiles.column_summary(workspace, found)
+    for column in columns:
+        column["pii"] = pii.column(column["name"])
     return {
         "version": found.version,
         "rows": found.rows,
-        "columns": profiles.column_summary(workspace, found),
+        "columns": columns,
+        "pii_scan": pii.summary(),
     }
+
+
+@router.get("/api/v1/datasets/{name}/versions/{version}/pii")
+def api_pii(name: str, version: str, workspace: WorkspaceDep, user: CurrentUser) -> dict[str, Any]:
+    """The version's PII scan: its status and the columns in which it found PII."""
+    found = pii_scans.get_scan(workspace, _version(workspace, name, version))
+    return {**found.summary(), "columns": {n: found.column(n) for n in found.columns}}
+
+
+@router.post("/api/v1/datasets/{name}/versions/{version}/pii/scan")
+def api_scan_pii(
+    name: str, version: str, workspace: WorkspaceDep, user: EditorUser
+) -> dict[str, Any]:
+    """Scan the version for PII again (after a failed scan, or with newer detectors)."""
+    found = pii_scans.scan_version(workspace, name, _version(workspace, name, version).version)
+    return {**found.summary(), "columns": {n: found.column(n) for n in found.columns}}
 
 
 @router.delete("/api/v1/datasets/{name}/versions/{version}", status_code=204)

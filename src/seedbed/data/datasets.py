@@ -215,8 +215,11 @@ def publish_parquet(
     audit.record(
         workspace, author or None, "dataset.publish", f"{name}/{number}", source=source, rows=rows
     )
-    from seedbed.data import checks  # checks builds on this module; imported late on purpose
+    # checks and scans build on this module; imported late on purpose
+    from seedbed.data import checks
+    from seedbed.privacy import scans
 
+    scans.scan_after_publish(workspace, name, number)  # never raises: a failure is recorded
     checks.run_for_version(workspace, name, number)
     return get_version(workspace, name, number), True
 

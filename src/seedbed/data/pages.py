@@ -15,6 +15,7 @@ from seedbed.data.quality import dump_checks_yaml, parse_checks_yaml
 from seedbed.data.routes import PREVIEW_ROWS, preview_rows
 from seedbed.data.uploads import TYPES
 from seedbed.errors import Conflict, Invalid, NotFound
+from seedbed.privacy import scans as pii_scans
 from seedbed.web.deps import AdminUser, CsrfChecked, CurrentUser, EditorUser, WorkspaceDep
 from seedbed.web.templating import render
 
@@ -81,6 +82,7 @@ def _dataset_page(
         rows=preview_rows(sample),
         lineage=dataset_service.lineage(workspace, name, current.version),
         results=checks.results_for(workspace, name, current.version),
+        pii=pii_scans.get_scan(workspace, current),
         checks_yaml=yaml_text if yaml_text is not None else dump_checks_yaml(defined),
         checks_error=error,
     )
