@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import httpx
@@ -35,13 +36,20 @@ def auc(n: int) -> float:
 
 
 @pytest.fixture(scope="module")
-def sweep(demo_server: SeedbedServer) -> Sweep:
-    """An experiment of 60 runs on the demo server: `model` alternates, `seed` is constant,
-    `loss` has three steps (a curve)."""
+def sweep_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeedbedServer]:
+    """A server of its own, so that these runs stay out of the shared demo workspace."""
+    with SeedbedServer(tmp_path_factory.mktemp("runs-table") / "ws") as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def sweep(sweep_server: SeedbedServer) -> Sweep:
+    """An experiment of 60 runs: `model` alternates, `seed` is constant, `loss` has three
+    steps (a curve)."""
     name = f"browser-sweep-{uuid.uuid4().hex[:6]}"
     with httpx.Client(
-        base_url=demo_server.url,
-        headers={"authorization": f"Bearer {demo_server.token}"},
+        base_url=sweep_server.url,
+        headers={"authorization": f"Bearer {sweep_server.token}"},
         timeout=30,
     ) as api:
         for n in range(RUNS):
@@ -63,11 +71,20 @@ def sweep(demo_server: SeedbedServer) -> Sweep:
     return Sweep(experiment["id"], name)
 
 
-def log_in(page: Page, server: SeedbedServer, then: str) -> None:
-    page.goto(f"{server.url}/login?token={server.token}")
-    expect(page.get_by_role("heading", level=1)).to_have_text("Workspace")
-    page.goto(server.url + then)
-    page.wait_for_load_state()  # runs.js (deferred) is listening from here on
+def go(page: Page, url: str) -> None:
+    """Navigate once the page is idle: leaving earlier aborts its favicon request, which
+    the Watch reports as a failure."""
+    page.wait_for_load_state("networkidle")
+    page.goto(url)
+    page.wait_for_load_state()  # deferred scripts (runs.js) are listening from here on
+
+
+def log_in(tab: Tab, server: SeedbedServer, then: str) -> None:
+    """Log in to `server` and open `then`; the Watch checks that server's answers."""
+    tab.watch.server_url = server.url
+    tab.page.goto(f"{server.url}/login?token={server.token}")
+    expect(tab.page.get_by_role("heading", level=1)).to_have_text("Workspace")
+    go(tab.page, server.url + then)
 
 
 def names(page: Page) -> list[str]:
@@ -80,9 +97,9 @@ def headings(page: Page) -> list[str]:
     )
 
 
-def test_sort_filter_page_and_back(tab: Tab, demo_server: SeedbedServer, sweep: Sweep) -> None:
+def test_sort_filter_page_and_back(tab: Tab, sweep_server: SeedbedServer, sweep: Sweep) -> None:
     page = tab.page
-    log_in(page, demo_server, sweep.path)
+    log_in(tab, sweep_server, sweep.path)
     expect(page.locator("table.runs tbody tr")).to_have_count(50)
     expect(page.locator(".runs-count")).to_have_text(f"Runs 1\N{EN DASH}50 of {RUNS}.")
 
@@ -139,10 +156,10 @@ def test_sort_filter_page_and_back(tab: Tab, demo_server: SeedbedServer, sweep: 
 
 
 def test_column_chooser_is_remembered_per_experiment(
-    tab: Tab, demo_server: SeedbedServer, sweep: Sweep
+    tab: Tab, sweep_server: SeedbedServer, sweep: Sweep
 ) -> None:
     page = tab.page
-    log_in(page, demo_server, sweep.path)
+    log_in(tab, sweep_server, sweep.path)
     assert headings(page)[4:] == [
         "metrics.auc",
         "metrics.loss",
@@ -161,23 +178,27 @@ def test_column_chooser_is_remembered_per_experiment(
     tab.shot("42-runs-columns")
 
     # A plain link to the experiment shows the columns chosen last time in this browser.
-    page.goto(demo_server.url + sweep.path)
+    go(page, sweep_server.url + sweep.path)
     expect(page.locator('th[data-column="tags.kind"]')).to_have_count(1)
     assert "params.seed" not in headings(page)
     assert "col=tags.kind" in page.url  # the URL says so too, for a link to share
     # ...and another experiment keeps its own default columns.
-    page.goto(demo_server.url + "/ui/experiments")
-    page.get_by_role("link", name="flight-delays", exact=True).click()
-    expect(page.locator('th[data-column="metrics.roc_auc"]')).to_have_count(1)
-    assert "tags.kind" not in headings(page)
+    other = httpx.post(
+        f"{sweep_server.url}/api/v1/runs",
+        json={"experiment": f"other-{uuid.uuid4().hex[:6]}", "name": "lonely"},
+        headers={"authorization": f"Bearer {sweep_server.token}"},
+    ).json()
+    go(page, f"{sweep_server.url}/ui/experiments/{other['experiment_id']}")
+    expect(page.get_by_role("link", name="lonely", exact=True)).to_be_visible()
+    assert "col=" not in page.url and "tags.kind" not in headings(page)
     tab.watch.assert_clean()
 
 
 def test_differences_only_hides_identical_columns(
-    tab: Tab, demo_server: SeedbedServer, sweep: Sweep
+    tab: Tab, sweep_server: SeedbedServer, sweep: Sweep
 ) -> None:
     page = tab.page
-    log_in(page, demo_server, sweep.path)
+    log_in(tab, sweep_server, sweep.path)
     expect(page.locator('th[data-column="params.seed"]')).to_have_count(1)
     page.get_by_label("Differences only").check()
     expect(page.locator('th[data-column="params.seed"]')).to_have_count(0)
@@ -189,9 +210,9 @@ def test_differences_only_hides_identical_columns(
     tab.watch.assert_clean()
 
 
-def test_select_runs_and_compare(tab: Tab, demo_server: SeedbedServer, sweep: Sweep) -> None:
+def test_select_runs_and_compare(tab: Tab, sweep_server: SeedbedServer, sweep: Sweep) -> None:
     page = tab.page
-    log_in(page, demo_server, sweep.path)
+    log_in(tab, sweep_server, sweep.path)
     compare = page.get_by_role("button", name="Compare")
     expect(compare).to_be_disabled()
     rows = page.locator("table.runs tbody tr")
@@ -229,7 +250,7 @@ def test_select_runs_and_compare(tab: Tab, demo_server: SeedbedServer, sweep: Sw
 
 def test_compare_the_demo_baseline_with_the_model(tab: Tab, demo_server: SeedbedServer) -> None:
     page = tab.page
-    log_in(page, demo_server, "/ui/experiments")
+    log_in(tab, demo_server, "/ui/experiments")
     page.get_by_role("link", name="flight-delays", exact=True).click()
     page.wait_for_load_state()
     page.get_by_label("Select every run on this page").check()
