@@ -63,3 +63,13 @@ def test_api_samples_on_request(client) -> None:
     assert len(sampled) <= 12 and sampled[-1]["step"] == 49
     bad = client.get(f"/api/v1/runs/{run_id}/metrics/m", params={"max_points": 1})
     assert bad.status_code == 400 and "at least 10" in bad.json()["error"]["message"]
+
+
+def test_metric_keys_with_slashes_are_reachable(client) -> None:
+    run_id = client.post("/api/v1/runs", json={"experiment": "slashes"}).json()["id"]
+    for step in range(3):
+        client.post(
+            f"/api/v1/runs/{run_id}/metrics", json={"metrics": {"train/loss": step}, "step": step}
+        )
+    points = client.get(f"/api/v1/runs/{run_id}/metrics/train/loss").json()
+    assert [p["step"] for p in points] == [0, 1, 2]

@@ -146,7 +146,7 @@ def api_log_metrics(run_id: str, body: Metrics, workspace: WorkspaceDep, user: E
     run_service.log_metrics(workspace, run_id, body.metrics, body.step, body.timestamp)
 
 
-@router.get("/api/v1/runs/{run_id}/metrics/{key}", tags=["tracking"])
+@router.get("/api/v1/runs/{run_id}/metrics/{key:path}", tags=["tracking"])
 def api_metric_history(
     run_id: str,
     key: str,
