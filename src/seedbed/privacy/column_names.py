@@ -20,7 +20,8 @@ _PHRASES: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = 
         ("phone", "telephone", "tel", "mobile", "cell", "fax", "msisdn", "telefon",
          "telefono", "telefone", "handy", "portable", "phone number"),
         ("contact",),
-        (),
+        ("product", "sku", "code", "order", "invoice", "serial", "part", "model", "isbn",
+         "ean", "upc", "barcode", "version", "zip", "postcode", "ref", "reference"),
     ),
     "payment_card": (
         ("card number", "credit card", "debit card", "cc number", "pan", "card no", "ccn",

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from seedbed.privacy import dates, people
 from seedbed.privacy.column_names import NameEvidence, name_evidence
-from seedbed.privacy.detectors import DETECTORS, PRIORITY, Hits, found_in_text
+from seedbed.privacy.detectors import DETECTORS, PRIORITY, Hits, found_in_text, subsample
 
 TYPES = (
     "email",
@@ -39,6 +39,7 @@ SAMPLE_ROWS = 20_000
 # are PII is caught even when the sample holds half the expected share.
 MIN_RATE = 0.005
 MAX_CHARS = 1000  # of each text value read into the sample
+MAX_TEXT_CHECKED = 3000  # free-text values searched in Python (counts are scaled up)
 PLACEHOLDERS = ["", "-", "--", "?", "n/a", "na", "none", "null", "nil", "unknown", "nan"]
 # Types whose check is a checksum that one random digit run in ten passes: when most
 # values have the shape but fail the check, the column holds numbers, not identifiers.
@@ -154,10 +155,10 @@ def _pattern_hits(
     return found
 
 
-def _person_names(values: pa.Array, says: str | None) -> int:
+def _person_names(values: pa.Array, says: str | None, rng: random.Random) -> int:
     if says == "against":
         return 0
-    full, single = people.count_person_names(values)
+    full, single = people.count_person_names(values, rng)
     total = len(values)
     if says == "strong":
         shaped = full.shaped + single.shaped
@@ -173,10 +174,10 @@ def _person_names(values: pa.Array, says: str | None) -> int:
     return 0
 
 
-def _addresses(values: pa.Array, says: str | None) -> int:
+def _addresses(values: pa.Array, says: str | None, rng: random.Random) -> int:
     if says == "against":
         return 0
-    strong, weak = people.count_addresses(values)
+    strong, weak = people.count_addresses(values, rng)
     if says == "strong":
         return strong + weak if strong + weak >= 0.3 * len(values) else 0
     return strong if strong >= 0.5 * len(values) else 0
@@ -192,18 +193,24 @@ def _birth_dates(values: pa.Array, says: str | None, today: dt.date) -> int:
     return profile.plausible if dates.looks_like_birth_dates(profile, says == "strong") else 0
 
 
-def _free_text(values: pa.Array) -> tuple[int, tuple[str, ...]]:
-    candidates = values.filter(pc.match_substring_regex(values, _TEXT_PREFILTER)).to_pylist()
+def _free_text(values: pa.Array, rng: random.Random) -> tuple[int, tuple[str, ...]]:
+    """Values with PII inside longer text, and the types found, most frequent first."""
+    # text, not codes: most values have several words
+    worded = pc.sum(pc.match_substring_regex(values, r"\S\s+\S")).as_py() or 0
+    if worded < 0.5 * len(values):
+        return 0, ()
+    candidates = values.filter(pc.match_substring_regex(values, _TEXT_PREFILTER))
+    subset, scale = subsample(candidates, MAX_TEXT_CHECKED, rng)
     rows = 0
     counts: dict[str, int] = {}
     embeddable = [d for d in DETECTORS if d.in_text is not None]
-    for text in candidates:
+    for text in subset.to_pylist():
         inside = {d.type for d in embeddable if found_in_text(d, text)}
         rows += bool(inside)
         for pii_type in inside:
             counts[pii_type] = counts.get(pii_type, 0) + 1
     ranked = sorted(counts, key=lambda t: (-counts[t], PRIORITY.index(t)))
-    return rows, tuple(ranked)
+    return round(rows * scale), tuple(ranked)
 
 
 def classify_column(
@@ -226,12 +233,13 @@ def classify_column(
     elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
         values = _clean_text(values)
         if len(values):
-            found = _pattern_hits(values, evidence, False, random.Random(seed))
+            rng = random.Random(seed)
+            found = _pattern_hits(values, evidence, False, rng)
             best = max((f.matched for f in found.values()), default=0)
             if best < 0.9 * len(values):
                 for pii_type, count in (
-                    ("person_name", _person_names(values, evidence.says("person_name"))),
-                    ("postal_address", _addresses(values, evidence.says("postal_address"))),
+                    ("person_name", _person_names(values, evidence.says("person_name"), rng)),
+                    ("postal_address", _addresses(values, evidence.says("postal_address"), rng)),
                     ("date_of_birth", _birth_dates(values, evidence.says("date_of_birth"), today)),
                 ):
                     if count:
@@ -243,10 +251,9 @@ def classify_column(
         return None
     qualified = {t: f for t, f in found.items() if f.matched / sampled >= MIN_RATE}
     winner = min(qualified, key=lambda t: (-qualified[t].matched, PRIORITY.index(t)), default=None)
-    if pa.types.is_string(values.type) and (
-        winner is None or qualified[winner].matched < sampled / 2
-    ):
-        rows, contains = _free_text(values)
+    is_text = pa.types.is_string(kind) or pa.types.is_large_string(kind)
+    if is_text and (winner is None or qualified[winner].matched < sampled / 2):
+        rows, contains = _free_text(values, random.Random(seed))
         if rows / sampled >= MIN_RATE and (winner is None or rows > 2 * qualified[winner].matched):
             says = evidence.says(contains[0]) if contains else None
             return ColumnPii(

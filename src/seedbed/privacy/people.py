@@ -6,6 +6,7 @@ counts with the column's name (see detection.py).
 
 from __future__ import annotations
 
+import random
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from seedbed.privacy.detectors import subsample
 from seedbed.privacy.vocabulary import (
     FAMILY_NAMES,
     GIVEN_NAMES,
@@ -43,6 +45,8 @@ _POSTCODE = re.compile(
     re.UNICODE | re.MULTILINE,
 )
 _WORD = re.compile(r"[^\W\d_]+\.?", re.UNICODE)
+# Python checks each distinct value of at most this many candidates; counts are scaled up.
+MAX_CHECKED = 3000
 
 
 @dataclass(frozen=True)
@@ -84,23 +88,33 @@ def _name_tokens(value: str) -> list[str] | None:
     return kept if 1 <= len(kept) <= 6 else None
 
 
-def count_person_names(values: pa.Array) -> tuple[NameHits, NameHits]:
+def _distinct(values: pa.Array, rng: random.Random) -> tuple[list[str], list[int], float]:
+    subset, scale = subsample(values, MAX_CHECKED, rng)
+    tally = pc.value_counts(subset)
+    return tally.field("values").to_pylist(), tally.field("counts").to_pylist(), scale
+
+
+def count_person_names(values: pa.Array, rng: random.Random) -> tuple[NameHits, NameHits]:
     """Name-shaped values of several words (full names) and of one word (given or family
     names alone), each with the count that contains a listed name."""
-    candidates = values.filter(pc.match_substring_regex(values, _PREFILTER)).to_pylist()
+    candidates = values.filter(pc.match_substring_regex(values, _PREFILTER))
+    distinct, counts, scale = _distinct(candidates, rng)
     full = known_full = single = known_single = 0
-    for value in candidates:
+    for value, n in zip(distinct, counts, strict=True):
         tokens = _name_tokens(value)
         if tokens is None:
             continue
         listed = any(t in GIVEN_NAMES or t in FAMILY_NAMES for t in tokens)
         if len(tokens) == 1:
-            single += 1
-            known_single += listed
+            single += n
+            known_single += n * listed
         else:
-            full += 1
-            known_full += listed
-    return NameHits(full, known_full), NameHits(single, known_single)
+            full += n
+            known_full += n * listed
+    return (
+        NameHits(round(full * scale), round(known_full * scale)),
+        NameHits(round(single * scale), round(known_single * scale)),
+    )
 
 
 def _has_street_word(value: str) -> bool:
@@ -120,13 +134,20 @@ def address_signals(value: str) -> int:
     )
 
 
-def count_addresses(values: pa.Array) -> tuple[int, int]:
+def count_addresses(values: pa.Array, rng: random.Random) -> tuple[int, int]:
     """Values that look like a postal address on two signals or more, and those that show
     one (enough when the column is named for addresses)."""
-    shaped = values.filter(pc.match_substring_regex(values, r"[^\W\d_]{2,}.*\d|\d.*[^\W\d_]{2,}"))
+    shaped = pc.and_(
+        pc.match_substring_regex(values, r"\d"),
+        pc.and_(
+            pc.match_substring_regex(values, r"[^\W\d_]{2,}"),
+            pc.match_substring_regex(values, r"\s"),
+        ),
+    )
+    distinct, counts, scale = _distinct(values.filter(shaped), rng)
     strong = weak = 0
-    for value in shaped.to_pylist():
+    for value, n in zip(distinct, counts, strict=True):
         signals = address_signals(value)
-        strong += signals >= 2
-        weak += signals == 1
-    return strong, weak
+        strong += n * (signals >= 2)
+        weak += n * (signals == 1)
+    return round(strong * scale), round(weak * scale)
