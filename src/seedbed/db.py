@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,24 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def now_ms() -> int:
     """Wall-clock time in milliseconds since the epoch, the unit MLflow uses too."""
     return int(time.time() * 1000)
+
+
+def insert_many(
+    connection: Connection, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """Insert many rows of plain tuples straight through the driver's executemany.
+
+    SQLAlchemy's own executemany builds and type-processes a parameter dict per row, which
+    costs more than the database's work for a batch of thousands of metric points."""
+    if not rows:
+        return
+    quote = connection.dialect.identifier_preparer.quote
+    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    sql = (
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
+        f"VALUES ({', '.join([marker] * len(columns))})"
+    )
+    connection.exec_driver_sql(sql, list(rows))
 
 
 def upsert(

@@ -18,6 +18,7 @@ from seedbed.settings import load_settings
 from seedbed.tracking import runs as run_service
 from seedbed.workspace import Workspace
 
+JSON_HEADERS = {"content-type": "application/json"}
 API = "/api/2.0/mlflow"
 ARTIFACTS = "/api/2.0/mlflow-artifacts/artifacts"
 RUN_INFO_KEYS = {
@@ -336,6 +337,15 @@ def test_log_batch_limits_and_atomicity(client: TestClient) -> None:
     assert "late" not in pairs(get_run(client, run_id)["data"]["metrics"])  # nothing half-written
     twice = {"run_id": run_id, "params": [{"key": "x", "value": "1"}, {"key": "x", "value": "2"}]}
     error(client.post(f"{API}/runs/log-batch", json=twice), 400, "INVALID_PARAMETER_VALUE")
+    # Broken JSON and wrong types are the client's mistake too: 400 naming the field.
+    broken = client.post(
+        f"{API}/runs/log-batch", content=b'{"run_id": "x", "metrics": [', headers=JSON_HEADERS
+    )
+    error(broken, 400, "INVALID_PARAMETER_VALUE")
+    wrong = {"run_id": run_id, "metrics": [{"key": "m", "value": "high", "timestamp": 1}]}
+    assert "metrics.0.value" in error(
+        client.post(f"{API}/runs/log-batch", json=wrong), 400, "INVALID_PARAMETER_VALUE"
+    )
 
 
 def test_metric_history_pages_like_mlflow(client: TestClient, local_workspace: Workspace) -> None:

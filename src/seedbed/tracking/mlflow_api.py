@@ -10,8 +10,10 @@ import uuid
 from typing import Annotated, Any
 
 import pydantic_core
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import PlainTextResponse, Response
+from pydantic import ValidationError
 
 from seedbed.errors import Conflict, NotFound
 from seedbed.tracking import experiments as experiment_service
@@ -302,8 +304,24 @@ def log_metric(body: LogMetric, workspace: WorkspaceDep, user: EditorUser) -> Js
     return {}
 
 
+async def _log_batch_body(request: Request) -> LogBatch:
+    # The hot path of metric ingest: pydantic reads the JSON bytes itself, which is about
+    # twice as fast as FastAPI's json.loads followed by validating the Python objects.
+    raw = await request.body()
+    try:
+        return LogBatch.model_validate_json(raw or b"{}")
+    except ValidationError as exc:
+        errors = [{**error, "loc": ("body", *error["loc"])} for error in exc.errors()]
+        raise RequestValidationError(errors) from exc
+
+
 @router.post("/runs/log-batch")
-def log_batch(body: LogBatch, request: Request, workspace: WorkspaceDep, user: EditorUser) -> Json:
+def log_batch(
+    body: Annotated[LogBatch, Depends(_log_batch_body)],
+    request: Request,
+    workspace: WorkspaceDep,
+    user: EditorUser,
+) -> Json:
     _check_batch_limits(body, int(request.headers.get("content-length") or 0))
     params: dict[str, str] = {}
     for param in body.params:

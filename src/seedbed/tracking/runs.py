@@ -12,7 +12,7 @@ from sqlalchemy import RowMapping, and_, or_, select
 from sqlalchemy.engine import Connection
 
 from seedbed.auth import audit
-from seedbed.db import now_ms, upsert
+from seedbed.db import insert_many, now_ms, upsert
 from seedbed.errors import Conflict, Invalid, NotFound
 from seedbed.tracking.experiments import get_experiment
 from seedbed.tracking.tables import (
@@ -182,7 +182,7 @@ def log_batch(
         _insert_params(connection, run_id, param_texts)
         _write_tags(connection, run_id, tag_texts)
         if points:
-            connection.execute(metric_points.insert(), points)
+            insert_many(connection, metric_points, POINT_COLUMNS, points)
             _update_latest(connection, run_id, points)
 
 
@@ -198,25 +198,27 @@ def _texts(kind: str, values: Mapping[str, Any], limit: int) -> dict[str, str]:
     return texts
 
 
-def _metric_rows(run_id: str, points: Iterable[LoggedMetric]) -> list[dict[str, Any]]:
+# The columns of a metric point as `_metric_rows` lays them out.
+POINT_COLUMNS = ("run_id", "key", "value", "is_nan", "step", "timestamp")
+
+
+def _metric_rows(run_id: str, points: Iterable[LoggedMetric]) -> list[tuple[Any, ...]]:
+    # Tuples, not dicts: a batch holds thousands of points and goes straight to the driver.
     stamp = now_ms()
     rows = []
+    checked: set[str] = set()
     for point in points:
-        _check_key("Metric", point.key)
+        if point.key not in checked:
+            _check_key("Metric", point.key)
+            checked.add(point.key)
         try:
             number = float(point.value)
         except (TypeError, ValueError) as exc:
             raise Invalid(f"Metric {point.key!r} must be a number, got {point.value!r}.") from exc
-        is_nan = math.isnan(number)
+        is_nan = number != number
+        timestamp = point.timestamp if point.timestamp is not None else stamp
         rows.append(
-            {
-                "run_id": run_id,
-                "key": point.key,
-                "value": 0.0 if is_nan else number,
-                "is_nan": is_nan,
-                "step": int(point.step),
-                "timestamp": point.timestamp if point.timestamp is not None else stamp,
-            }
+            (run_id, point.key, 0.0 if is_nan else number, is_nan, int(point.step), timestamp)
         )
     return rows
 
@@ -252,23 +254,20 @@ def _write_tags(connection: Connection, run_id: str, tags: dict[str, str]) -> No
     upsert(connection, run_tags, rows, ["run_id", "key"], update=["value"])
 
 
-def _update_latest(connection: Connection, run_id: str, points: list[dict[str, Any]]) -> None:
+def _update_latest(connection: Connection, run_id: str, points: list[tuple[Any, ...]]) -> None:
     # Latest = highest (step, timestamp); among equals, the one logged last.
-    newest: dict[str, dict[str, Any]] = {}
+    newest: dict[str, tuple[Any, ...]] = {}
     for point in points:
-        best = newest.get(point["key"])
-        if best is None or (point["step"], point["timestamp"]) >= (best["step"], best["timestamp"]):
-            newest[point["key"]] = point
-    fields = ("value", "is_nan", "step", "timestamp")
-    rows = [
-        {"run_id": run_id, "key": key, **{k: p[k] for k in fields}} for key, p in newest.items()
-    ]
+        best = newest.get(point[1])
+        if best is None or (point[4], point[5]) >= (best[4], best[5]):
+            newest[point[1]] = point
+    rows = [dict(zip(POINT_COLUMNS, point, strict=True)) for point in newest.values()]
     upsert(
         connection,
         latest_metrics,
         rows,
         ["run_id", "key"],
-        update=list(fields),
+        update=["value", "is_nan", "step", "timestamp"],
         where=lambda table, new: or_(
             new.step > table.c.step,
             and_(new.step == table.c.step, new.timestamp >= table.c.timestamp),
