@@ -13,7 +13,10 @@ from seedbed.workspace import Workspace
 def test_migrations_reach_head_and_match_the_tables(workspace: Workspace) -> None:
     assert db.current_revision(workspace.engine) == db.head_revision()
     with workspace.engine.connect() as connection:
-        differences = compare_metadata(MigrationContext.configure(connection), db.load_all_tables())
+        context = MigrationContext.configure(
+            connection, opts={"include_object": db.for_dialect(connection.dialect.name)}
+        )
+        differences = compare_metadata(context, db.load_all_tables())
     assert differences == []
 
 

@@ -92,6 +92,17 @@ def upsert(
     connection.execute(statement, rows)
 
 
+def for_dialect(dialect: str) -> Any:
+    """An Alembic `include_object` hook that skips what a table module made for another
+    database only (an index with `info={"dialect": ...}`); Alembic ignores `ddl_if`."""
+
+    def include(item: Any, _name: Any, _kind: str, _reflected: bool, _other: Any) -> bool:
+        wanted = getattr(item, "info", {}).get("dialect")
+        return wanted is None or wanted == dialect
+
+    return include
+
+
 def load_all_tables() -> MetaData:
     for module in TABLE_MODULES:
         importlib.import_module(module)

@@ -63,6 +63,26 @@ runs = Table(
     Index("ix_runs_experiment_start", "experiment_id", "start_time"),
 )
 
+
+def value_indexes(table: str) -> list[Index]:
+    """Indexes for `params.x = 'v'` and `tags.x = 'v'` filters in run search.
+
+    SQLite gets (key, value). PostgreSQL's b-tree refuses entries over ~2.7 kB and a param
+    may hold 6,000 characters, so there a hash index on the value serves equality instead.
+    """
+    return [
+        Index(f"ix_{table}_key_value", "key", "value", info={"dialect": "sqlite"}).ddl_if(
+            dialect="sqlite"
+        ),
+        Index(
+            f"ix_{table}_value_hash",
+            "value",
+            postgresql_using="hash",
+            info={"dialect": "postgresql"},
+        ).ddl_if(dialect="postgresql"),
+    ]
+
+
 run_params = Table(
     "run_params",
     metadata,
@@ -71,6 +91,7 @@ run_params = Table(
     Column("value", Text, nullable=False),
     # Searches filter runs by param key (values can be too long for a PostgreSQL index).
     Index("ix_run_params_key", "key"),
+    *value_indexes("run_params"),
 )
 
 run_tags = Table(
@@ -80,6 +101,7 @@ run_tags = Table(
     Column("key", String(250), primary_key=True),
     Column("value", Text, nullable=False),
     Index("ix_run_tags_key", "key"),
+    *value_indexes("run_tags"),
 )
 
 metrics = Table(
