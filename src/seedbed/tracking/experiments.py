@@ -124,10 +124,15 @@ def get_experiment_by_name(workspace: Workspace, name: str) -> Experiment:
 def get_or_create_experiment(
     workspace: Workspace, name: str, user: str | None = None
 ) -> Experiment:
+    """The experiment of that name, made if missing (by whichever of two racing callers wins)."""
     try:
         return get_experiment_by_name(workspace, name)
     except NotFound:
+        pass
+    try:
         return create_experiment(workspace, name, user=user)
+    except Conflict:
+        return get_experiment_by_name(workspace, name)
 
 
 def list_experiments(workspace: Workspace) -> list[Experiment]:

@@ -86,7 +86,7 @@ def create_app(workspace: Workspace) -> FastAPI:
         apps_router,
     ):
         app.include_router(router)
-    include_mlflow_routes(app)
+    include_mlflow_routes(app, errors.install)
     # Added innermost first: TrustedHost runs first, then the session, then auth.
     app.add_middleware(AuthMiddleware, workspace=workspace)
     app.add_middleware(
