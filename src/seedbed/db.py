@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -71,25 +72,38 @@ def upsert(
     connection: Connection,
     table: Table,
     rows: list[dict[str, Any]],
-    keys: list[str],
-    update: list[str] | None = None,
-    where: Any = None,
+    keys: tuple[str, ...],
+    update: tuple[str, ...] | None = None,
+    where: Callable[[Table, Any], Any] | None = None,
 ) -> None:
     """Insert rows; where one with the same `keys` exists, set its `update` columns (only
-    when `where` holds, which may compare `table` with `excluded`), or keep it when `update`
-    is None. One statement, so concurrent writers cannot both insert (SQLite and PostgreSQL)."""
-    if not rows:
-        return
-    module = postgresql if connection.dialect.name == "postgresql" else sqlite
+    when `where(table, excluded)` holds), or keep it when `update` is None. One statement,
+    so concurrent writers cannot both insert (SQLite and PostgreSQL)."""
+    if rows:
+        connection.execute(_upsert(connection.dialect.name, table, keys, update, where), rows)
+
+
+@functools.lru_cache(maxsize=64)
+def _upsert(
+    dialect: str,
+    table: Table,
+    keys: tuple[str, ...],
+    update: tuple[str, ...] | None,
+    where: Callable[[Table, Any], Any] | None,
+) -> Any:
+    # Built once per shape: making `excluded` and its column proxies costs more than the write.
+    module = postgresql if dialect == "postgresql" else sqlite
     statement = module.insert(table)
     if update is None:
-        statement = statement.on_conflict_do_nothing(index_elements=keys)
-    else:
-        values = {column: statement.excluded[column] for column in update}
-        if where is not None:
-            where = where(table, statement.excluded)
-        statement = statement.on_conflict_do_update(index_elements=keys, set_=values, where=where)
-    connection.execute(statement, rows)
+        return statement.on_conflict_do_nothing(index_elements=list(keys))
+    values = {column: statement.excluded[column] for column in update}
+    condition = where(table, statement.excluded) if where is not None else None
+    return statement.on_conflict_do_update(index_elements=list(keys), set_=values, where=condition)
+
+
+def in_or_equal(column: Any, values: Sequence[Any]) -> Any:
+    """`column = v` for one value (a plain cached statement), `column IN (...)` for more."""
+    return column == values[0] if len(values) == 1 else column.in_(list(values))
 
 
 def for_dialect(dialect: str) -> Any:

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 
 from sqlalchemy import select
 
+from seedbed.db import in_or_equal
 from seedbed.errors import Invalid
 from seedbed.tracking.runs import _require_active_run
 from seedbed.tracking.tables import run_dataset_inputs
@@ -54,7 +55,7 @@ def dataset_inputs(workspace: Workspace, run_ids: Sequence[str]) -> dict[str, li
     """The MLflow dataset inputs of each run."""
     found: dict[str, list[DatasetInput]] = {run_id: [] for run_id in run_ids}
     table = run_dataset_inputs
-    query = select(table).where(table.c.run_id.in_(list(run_ids))).order_by(table.c.name)
+    query = select(table).where(in_or_equal(table.c.run_id, run_ids)).order_by(table.c.name)
     with workspace.engine.connect() as connection:
         for row in connection.execute(query).mappings():
             values = {k: v for k, v in row.items() if k not in ("run_id", "tags")}

@@ -8,11 +8,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import RowMapping, and_, or_, select
+from sqlalchemy import ColumnElement, RowMapping, Table, and_, or_, select
 from sqlalchemy.engine import Connection
 
 from seedbed.auth import audit
-from seedbed.db import insert_many, now_ms, upsert
+from seedbed.db import in_or_equal, insert_many, now_ms, upsert
 from seedbed.errors import Conflict, Invalid, NotFound
 from seedbed.tracking.experiments import get_experiment
 from seedbed.tracking.tables import (
@@ -228,7 +228,7 @@ def _insert_params(connection: Connection, run_id: str, params: dict[str, str]) 
     if not params:
         return
     rows = [{"run_id": run_id, "key": k, "value": v} for k, v in params.items()]
-    upsert(connection, run_params, rows, ["run_id", "key"])
+    upsert(connection, run_params, rows, ("run_id", "key"))
     stored = dict(
         connection.execute(
             select(run_params.c.key, run_params.c.value).where(
@@ -251,7 +251,7 @@ def _write_tags(connection: Connection, run_id: str, tags: dict[str, str]) -> No
         _check_name(tags[RUN_NAME_TAG])
         connection.execute(runs.update().where(runs.c.id == run_id).values(name=tags[RUN_NAME_TAG]))
     rows = [{"run_id": run_id, "key": k, "value": v} for k, v in tags.items()]
-    upsert(connection, run_tags, rows, ["run_id", "key"], update=["value"])
+    upsert(connection, run_tags, rows, ("run_id", "key"), update=("value",))
 
 
 def _update_latest(connection: Connection, run_id: str, points: list[tuple[Any, ...]]) -> None:
@@ -266,12 +266,17 @@ def _update_latest(connection: Connection, run_id: str, points: list[tuple[Any, 
         connection,
         latest_metrics,
         rows,
-        ["run_id", "key"],
-        update=["value", "is_nan", "step", "timestamp"],
-        where=lambda table, new: or_(
-            new.step > table.c.step,
-            and_(new.step == table.c.step, new.timestamp >= table.c.timestamp),
-        ),
+        ("run_id", "key"),
+        update=("value", "is_nan", "step", "timestamp"),
+        where=_newer,
+    )
+
+
+def _newer(table: Table, new: Any) -> ColumnElement[bool]:
+    # A point replaces the latest one when its (step, timestamp) is not older.
+    return or_(
+        new.step > table.c.step,
+        and_(new.step == table.c.step, new.timestamp >= table.c.timestamp),
     )
 
 
@@ -381,7 +386,9 @@ def _fill(connection: Connection, by_id: dict[str, Run]) -> None:
     ids = list(by_id)
     for table, attribute in ((run_params, "params"), (run_tags, "tags")):
         rows = connection.execute(
-            select(table.c.run_id, table.c.key, table.c.value).where(table.c.run_id.in_(ids))
+            select(table.c.run_id, table.c.key, table.c.value).where(
+                in_or_equal(table.c.run_id, ids)
+            )
         ).all()
         for run_id, key, value in rows:
             getattr(by_id[run_id], attribute)[key] = value
@@ -391,7 +398,7 @@ def _fill(connection: Connection, by_id: dict[str, Run]) -> None:
             latest_metrics.c.key,
             latest_metrics.c.value,
             latest_metrics.c.is_nan,
-        ).where(latest_metrics.c.run_id.in_(ids))
+        ).where(in_or_equal(latest_metrics.c.run_id, ids))
     ):
         by_id[run_id].metrics[key] = math.nan if is_nan else value
 
@@ -443,7 +450,7 @@ def latest_metric_points(
     found: dict[str, dict[str, MetricPoint]] = {run_id: {} for run_id in run_ids}
     if not run_ids:
         return found
-    query = select(latest_metrics).where(latest_metrics.c.run_id.in_(list(run_ids)))
+    query = select(latest_metrics).where(in_or_equal(latest_metrics.c.run_id, run_ids))
     with workspace.engine.connect() as connection:
         for row in connection.execute(query).mappings():
             value = math.nan if row["is_nan"] else row["value"]
