@@ -56,3 +56,10 @@ class TooLarge(Invalid):
 
     status_code = 413
     code = "too_large"
+
+
+class TooManyRequests(SeedbedError):
+    """The caller tried too often (failed logins); it may try again later."""
+
+    status_code = 429
+    code = "too_many_requests"

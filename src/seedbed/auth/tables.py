@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    false,
+)
 
 from seedbed.db import metadata
 
@@ -16,6 +27,8 @@ users = Table(
     Column("role", String(20), nullable=False),
     Column("disabled", Boolean, nullable=False, default=False),
     Column("created_at", BigInteger, nullable=False),
+    # May read data restricted as personal information; separate from the role (docs/auth.md).
+    Column("pii", Boolean, nullable=False, default=False, server_default=false()),
 )
 
 api_tokens = Table(

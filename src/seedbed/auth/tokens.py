@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from seedbed.auth import audit
 from seedbed.auth.tables import api_tokens, users
-from seedbed.auth.users import User, _user, count_users, create_user, get_user_by_name
+from seedbed.auth.users import User, _user, count_users, create_user, first_active_admin
 from seedbed.db import now_ms
 from seedbed.errors import Invalid, NotFound
 from seedbed.workspace import Workspace
@@ -24,6 +24,8 @@ TOKEN_FILE = "token"
 # this process forgets at once; this bounds how long a change made elsewhere (another
 # process writing the same database) takes to apply.
 VERIFIED_TTL_S = 5.0
+# last_used_at is written at most this often per token, so authenticating stays a read.
+LAST_USED_RESOLUTION_MS = 60_000
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,11 @@ class TokenInfo:
     expires_at: int | None
     last_used_at: int | None
     revoked: bool
+    username: str = ""
+
+    @property
+    def expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= now_ms()
 
 
 def hash_token(token: str) -> str:
@@ -42,11 +49,20 @@ def hash_token(token: str) -> str:
 
 
 def create_token(
-    workspace: Workspace, user: User, name: str, expires_in_s: int | None = None
+    workspace: Workspace,
+    user: User,
+    name: str,
+    expires_in_s: int | None = None,
+    actor: str | None = None,
 ) -> str:
-    """Mint a token for `user`; the plain value is returned once and never stored."""
+    """Mint a token for `user`; the plain value is returned once and never stored.
+
+    `actor` is who asked (an admin minting for someone else); by default the user.
+    """
     if not name.strip():
         raise Invalid("A token needs a name, such as 'laptop' or 'ci'.")
+    if len(name.strip()) > 100:
+        raise Invalid("A token's name may have at most 100 characters.")
     if expires_in_s is not None and expires_in_s <= 0:
         raise Invalid("expires_in_s must be a positive number of seconds.")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -62,7 +78,9 @@ def create_token(
                 expires_at=created + expires_in_s * 1000 if expires_in_s else None,
             )
         )
-    audit.record(workspace, user.username, "token.create", name)
+    audit.record(
+        workspace, actor or user.username, "token.create", name.strip(), user=user.username
+    )
     return token
 
 
@@ -91,7 +109,12 @@ def forget_verified_tokens(workspace: Workspace) -> None:
 
 def _lookup(workspace: Workspace, key: str) -> tuple[User | None, int | None]:
     query = (
-        select(users, api_tokens.c.id.label("token_id"), api_tokens.c.expires_at)
+        select(
+            users,
+            api_tokens.c.id.label("token_id"),
+            api_tokens.c.expires_at,
+            api_tokens.c.last_used_at,
+        )
         .join(api_tokens, api_tokens.c.user_id == users.c.id)
         .where(
             api_tokens.c.token_hash == key,
@@ -103,11 +126,27 @@ def _lookup(workspace: Workspace, key: str) -> tuple[User | None, int | None]:
         row = connection.execute(query).first()
     if row is None:
         return None, None
-    return _user(row), row._mapping["expires_at"]
+    mapping = row._mapping
+    now = now_ms()
+    if mapping["last_used_at"] is None or now - mapping["last_used_at"] > LAST_USED_RESOLUTION_MS:
+        with workspace.engine.begin() as connection:
+            connection.execute(
+                api_tokens.update()
+                .where(api_tokens.c.id == mapping["token_id"])
+                .values(last_used_at=now)
+            )
+    return _user(row), mapping["expires_at"]
 
 
-def list_tokens(workspace: Workspace, user: User) -> list[TokenInfo]:
-    query = select(api_tokens).where(api_tokens.c.user_id == user.id).order_by(api_tokens.c.id)
+def list_tokens(workspace: Workspace, user: User | None = None) -> list[TokenInfo]:
+    """The tokens of `user`, or of everyone (newest last), revoked ones included."""
+    query = (
+        select(api_tokens, users.c.username)
+        .join(users, users.c.id == api_tokens.c.user_id)
+        .order_by(api_tokens.c.id)
+    )
+    if user is not None:
+        query = query.where(api_tokens.c.user_id == user.id)
     with workspace.engine.connect() as connection:
         rows = connection.execute(query).mappings().all()
     return [
@@ -119,22 +158,35 @@ def list_tokens(workspace: Workspace, user: User) -> list[TokenInfo]:
             expires_at=row["expires_at"],
             last_used_at=row["last_used_at"],
             revoked=row["revoked_at"] is not None,
+            username=row["username"],
         )
         for row in rows
     ]
 
 
-def revoke_token(workspace: Workspace, user: User, token_id: int) -> None:
+def revoke_token(workspace: Workspace, user: User, token_id: int, actor: str | None = None) -> None:
+    """Revoke one of `user`'s tokens; it stops working at once in this process."""
     with workspace.engine.begin() as connection:
         updated = connection.execute(
             api_tokens.update()
-            .where(api_tokens.c.id == token_id, api_tokens.c.user_id == user.id)
+            .where(
+                api_tokens.c.id == token_id,
+                api_tokens.c.user_id == user.id,
+                api_tokens.c.revoked_at.is_(None),
+            )
             .values(revoked_at=now_ms())
         ).rowcount
+        if updated:
+            audit.append(
+                connection,
+                actor or user.username,
+                "token.revoke",
+                str(token_id),
+                user=user.username,
+            )
     forget_verified_tokens(workspace)
     if not updated:
-        raise NotFound(f"{user.username} has no token with id {token_id}.")
-    audit.record(workspace, user.username, "token.revoke", str(token_id))
+        raise NotFound(f"{user.username} has no active token with id {token_id}.")
 
 
 def token_file(workspace: Workspace) -> Path:
@@ -145,7 +197,7 @@ def ensure_admin_token(workspace: Workspace) -> str:
     """The local admin's login token: made on first start, kept (mode 0600) for local clients.
 
     A new workspace gets an `admin` user. If the token file is gone or its token
-    was revoked, a fresh token replaces it.
+    was revoked, a fresh token replaces it, for `admin` or else the first active admin.
     """
     path = token_file(workspace)
     if path.exists():
@@ -153,10 +205,12 @@ def ensure_admin_token(workspace: Workspace) -> str:
         user = authenticate(workspace, token)
         if user is not None and user.is_admin:
             return token
-    if count_users(workspace) == 0:
-        admin = create_user(workspace, "admin", role="admin", display_name="Administrator")
-    else:
-        admin = get_user_by_name(workspace, "admin")
+    admin = first_active_admin(workspace) if count_users(workspace) else None
+    if admin is None:
+        # The workspace's owner: the only user who may read PII until they grant it.
+        admin = create_user(
+            workspace, "admin", role="admin", display_name="Administrator", pii=True
+        )
     token = create_token(workspace, admin, "login")
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8") as handle:

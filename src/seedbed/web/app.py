@@ -12,6 +12,9 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from seedbed import __version__
 from seedbed.apps.routes import router as apps_router
+from seedbed.auth.login import LoginThrottle
+from seedbed.auth.pages import router as auth_pages
+from seedbed.auth.routes import router as auth_router
 from seedbed.data.dataset_routes import router as dataset_router
 from seedbed.data.pages import router as data_pages
 from seedbed.data.routes import router as data_router
@@ -68,6 +71,7 @@ def create_app(workspace: Workspace) -> FastAPI:
     app.state.workspace = workspace
     app.state.templates = make_templates()
     app.state.model_loader = ModelLoader(workspace)
+    app.state.login_throttle = LoginThrottle()
     app.state.query_runner = QueryRunner(
         workspace.warehouse, attach=SourceAttachments(workspace).using
     )
@@ -84,6 +88,8 @@ def create_app(workspace: Workspace) -> FastAPI:
         run_page,
         registry_router,
         apps_router,
+        auth_router,
+        auth_pages,
     ):
         app.include_router(router)
     include_mlflow_routes(app, errors.install)

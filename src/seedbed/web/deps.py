@@ -6,9 +6,11 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from seedbed.auth.login import LoginThrottle
+from seedbed.auth.permissions import require
 from seedbed.auth.users import User
 from seedbed.data.sql import QueryRunner
-from seedbed.errors import Forbidden, Unauthorized
+from seedbed.errors import Unauthorized
 from seedbed.registry.loading import ModelLoader
 from seedbed.web.csrf import verify_csrf_form
 from seedbed.workspace import Workspace
@@ -20,22 +22,27 @@ def get_workspace(request: Request) -> Workspace:
 
 
 def get_user(request: Request) -> User:
+    """The logged-in user, who may read (every role may)."""
     user = getattr(request.state, "user", None)
     if not isinstance(user, User):
         raise Unauthorized("Log in first.")
+    require(user, "read")
     return user
 
 
 def get_editor(user: Annotated[User, Depends(get_user)]) -> User:
-    if not user.can_write():
-        raise Forbidden(f"{user.username} is a {user.role}; this needs the editor or admin role.")
+    require(user, "write")
     return user
 
 
 def get_admin(user: Annotated[User, Depends(get_user)]) -> User:
-    if not user.is_admin:
-        raise Forbidden(f"{user.username} is a {user.role}; this needs the admin role.")
+    require(user, "admin")
     return user
+
+
+def get_login_throttle(request: Request) -> LoginThrottle:
+    throttle: LoginThrottle = request.app.state.login_throttle
+    return throttle
 
 
 def get_query_runner(request: Request) -> QueryRunner:
@@ -54,4 +61,5 @@ EditorUser = Annotated[User, Depends(get_editor)]
 AdminUser = Annotated[User, Depends(get_admin)]
 QueryRunnerDep = Annotated[QueryRunner, Depends(get_query_runner)]
 ModelLoaderDep = Annotated[ModelLoader, Depends(get_model_loader)]
+LoginThrottleDep = Annotated[LoginThrottle, Depends(get_login_throttle)]
 CsrfChecked = Depends(verify_csrf_form)

@@ -11,12 +11,13 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
 
-from seedbed.auth import audit, tokens, users
-from seedbed.errors import Forbidden
+from seedbed.auth import audit, tokens
+from seedbed.auth.login import password_login
+from seedbed.errors import Forbidden, SeedbedError
 from seedbed.registry.models import list_models
 from seedbed.tracking.experiments import list_experiments
 from seedbed.web.csrf import token_matches
-from seedbed.web.deps import AdminUser, CsrfChecked, CurrentUser, WorkspaceDep
+from seedbed.web.deps import CsrfChecked, CurrentUser, LoginThrottleDep, WorkspaceDep
 from seedbed.web.security import SESSION_USER
 from seedbed.web.templating import render
 
@@ -56,6 +57,13 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
+def _start_session(request: Request, user_id: int, target: str) -> Response:
+    # A fresh session (and CSRF token) at login, so a cookie planted before it is worth nothing.
+    request.session.clear()
+    request.session[SESSION_USER] = user_id
+    return RedirectResponse(_safe_next(target), status_code=303)
+
+
 def _log_in(request: Request, workspace: WorkspaceDep, token: str, target: str) -> Response:
     user = tokens.authenticate(workspace, token.strip())
     if user is None:
@@ -64,12 +72,11 @@ def _log_in(request: Request, workspace: WorkspaceDep, token: str, target: str) 
             "login.html",
             status_code=401,
             next=target,
+            username="",
             error="That token is not valid (mistyped, revoked or expired).",
         )
-    request.session.clear()
-    request.session[SESSION_USER] = user.id
-    audit.record(workspace, user.username, "user.login")
-    return RedirectResponse(_safe_next(target), status_code=303)
+    audit.record(workspace, user.username, "user.login", method="token")
+    return _start_session(request, user.id, target)
 
 
 @router.get("/login")
@@ -78,20 +85,38 @@ def login_page(
 ) -> Response:
     if token:
         return _log_in(request, workspace, token, next or "/ui/")
-    return render(request, "login.html", next=_safe_next(next), error=None)
+    return render(request, "login.html", next=_safe_next(next), username="", error=None)
 
 
 @router.post("/login")
 async def login_form(
     request: Request,
     workspace: WorkspaceDep,
-    token: Annotated[str, Form()],
+    throttle: LoginThrottleDep,
+    token: Annotated[str, Form()] = "",
+    username: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
     csrf_token: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "/ui/",
 ) -> Response:
+    """Log in with a username and password, or with an API token."""
     if not token_matches(request, csrf_token):
         raise Forbidden("The login form expired. Reload the page and try again.")
-    return _log_in(request, workspace, token, next)
+    if token.strip():
+        return _log_in(request, workspace, token, next)
+    address = request.client.host if request.client else "?"
+    try:
+        user = password_login(workspace, throttle, username, password, address)
+    except SeedbedError as exc:
+        return render(
+            request,
+            "login.html",
+            status_code=exc.status_code,
+            next=_safe_next(next),
+            username=username,
+            error=str(exc),
+        )
+    return _start_session(request, user.id, next)
 
 
 @router.post("/logout", dependencies=[CsrfChecked])
@@ -172,13 +197,3 @@ def environment_page(request: Request, user: CurrentUser) -> Response:
         key=lambda item: item[0].lower(),
     )
     return render(request, "environment.html", python=platform.python_version(), packages=packages)
-
-
-@router.get("/ui/admin")
-def admin_page(request: Request, workspace: WorkspaceDep, user: AdminUser) -> Response:
-    return render(
-        request,
-        "admin.html",
-        users=users.list_users(workspace),
-        tokens=tokens.list_tokens(workspace, user),
-    )
