@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from seedbed.auth.cli import app as users_app
 from seedbed.cli_output import console, fail
 from seedbed.data.cli import app as data_app
 from seedbed.errors import SeedbedError
@@ -22,6 +23,7 @@ app = typer.Typer(
 app.add_typer(data_app, name="data")
 app.add_typer(runs_app, name="runs")
 app.add_typer(models_app, name="models")
+app.add_typer(users_app, name="users")
 
 WorkspaceOption = Annotated[
     Path | None,
