@@ -11,7 +11,7 @@ import json
 import tempfile
 import threading
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,8 +25,10 @@ from sqlalchemy.exc import IntegrityError
 
 from seedbed.auth import audit
 from seedbed.data.connectors import Connector, TableRef, make_connector
-from seedbed.data.connectors.base import check_alias
+from seedbed.data.connectors.base import check_alias, quote_identifier
+from seedbed.data.connectors.files import FilesConnector
 from seedbed.data.datasets import DatasetVersion, check_name, publish_parquet
+from seedbed.data.sandbox import Sandbox
 from seedbed.data.secrets import SecretBox
 from seedbed.data.sql import QueryRunner
 from seedbed.data.tables import connectors as sources_table
@@ -197,8 +199,16 @@ def content_fingerprint(path: Path) -> str:
     return hashlib.sha256(f"{schema}|{row}".encode()).hexdigest()
 
 
+def _table_reader(live: Connector, table: TableRef) -> Callable[[], pa.RecordBatchReader]:
+    return lambda: live.read(table)
+
+
 class SourceAttachments:
     """Attaches sources to the warehouse only while queries that name them run.
+
+    For a non-admin's query they are attached to its sandbox instead, before it is locked;
+    a folder source is not attached there (its views read files, which the locked sandbox
+    refuses) but streamed in table by table from the connector's own private database.
 
     A source stays attached between queries would break every catalog query of the
     warehouse while that source is down, so each is attached on first use and detached
@@ -234,6 +244,20 @@ class SourceAttachments:
                         connector(self.workspace, name).detach(
                             self.workspace.warehouse.cursor(), name
                         )
+
+    def attach_private(self, sandbox: Sandbox, names: set[str]) -> None:
+        """Make the registered sources among `names` queryable in an unlocked sandbox."""
+        if sandbox.locked:
+            raise RuntimeError("Sources are attached before the sandbox is locked.")
+        known = {s.name for s in list_sources(self.workspace)}
+        for name in sorted(names & known):
+            live = connector(self.workspace, name)
+            if isinstance(live, FilesConnector):
+                sandbox.connection.execute(f"attach ':memory:' as {quote_identifier(name)}")
+                for table in live.list_tables():
+                    sandbox.feed(table.name, _table_reader(live, table), catalog=name)
+            else:
+                live.attach(sandbox.connection, name)
 
 
 def snapshot_query(

@@ -1,4 +1,9 @@
-"""SQL on the warehouse: read-only checking for non-admins, statement timeouts and cancel."""
+"""SQL on the warehouse: admins on the warehouse itself, everyone else in a locked sandbox.
+
+Non-admin SQL is first checked here (read-only, no file-reading table functions) for a
+friendly message, then run where DuckDB itself refuses files, URLs, ATTACH, INSTALL/LOAD
+and SET (see `seedbed.data.sandbox`); the check is a courtesy, the sandbox the guard.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +11,28 @@ import json
 import re
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import duckdb
 import pyarrow as pa
 
-from seedbed.data.warehouse import Warehouse
+from seedbed.data.sandbox import Sandbox
+from seedbed.data.warehouse import Warehouse, quote_identifier
 from seedbed.errors import Forbidden, Invalid, NotFound
 
-# Makes the named external sources queryable for the duration of one query.
-Attach = Callable[[set[str]], AbstractContextManager[None]]
+
+class SourceAccess(Protocol):
+    """Makes registered sources queryable by the catalog names a query uses."""
+
+    def using(self, names: set[str]) -> AbstractContextManager[None]:
+        """Attach the named sources to the warehouse while the block runs (admin SQL)."""
+
+    def attach_private(self, sandbox: Sandbox, names: set[str]) -> None:
+        """Attach the named sources to a sandbox that is not locked yet (non-admin SQL)."""
+
 
 # Table functions a read-only user may call: none of them reads files or the network.
 SAFE_TABLE_FUNCTIONS = frozenset(
@@ -55,15 +69,52 @@ def _tree(sql: str) -> dict[str, Any]:
     return tree
 
 
+def referenced_tables(sql: str) -> list[tuple[str, str, str]]:
+    """(catalog, schema, table) of every table a query names, "" where it is left out."""
+    try:
+        statements = [statement.query for statement in duckdb.extract_statements(sql)]
+    except duckdb.Error:
+        return []  # running it will say what is wrong
+    return [
+        (r.get("catalog_name") or "", r.get("schema_name") or "", r.get("table_name") or "")
+        for statement in statements
+        for r in _relations(_tree(statement))
+        if r["type"] == "BASE_TABLE"
+    ]
+
+
 def referenced_names(sql: str) -> set[str]:
     """Catalog and schema names a query's tables are qualified with (sources are catalogs)."""
-    names: set[str] = set()
-    for relation in _relations(_tree(sql)):
-        if relation["type"] == "BASE_TABLE":
-            names.update(
-                n for n in (relation.get("catalog_name"), relation.get("schema_name")) if n
+    return {name for ref in referenced_tables(sql) for name in ref[:2] if name}
+
+
+def _refusal(exc: duckdb.Error) -> Forbidden | None:
+    """The sandbox's refusals, said as what the user may not do (None: another error)."""
+    text = str(exc)
+    if isinstance(exc, duckdb.PermissionException):
+        if "xtension" in text:
+            return Forbidden(
+                "Installing or loading DuckDB extensions is not allowed for your role; "
+                "the warehouse already has what seedbed supports."
             )
-    return names
+        if "Attaching" in text:
+            return Forbidden(
+                "Attaching databases is not allowed for your role; ask an admin to "
+                "register the database as a source."
+            )
+        path = re.search(r'"([^"]*)"', text)
+        target = f" ({path.group(1)})" if path else ""
+        return Forbidden(
+            f"Reading or writing files and URLs outside the workspace is not allowed for your "
+            f"role{target}: upload the file as a dataset, or ask an admin to register its "
+            "folder as a source."
+        )
+    if "configuration has been locked" in text:
+        return Forbidden(
+            "Changing DuckDB settings is not allowed for your role: "
+            f"{text.split(': ', 1)[-1].strip()}"
+        )
+    return None
 
 
 def check_read_only(sql: str) -> None:
@@ -103,16 +154,24 @@ class RunningQuery:
     id: str
     owner: str
     cursor: duckdb.DuckDBPyConnection
+    sandbox: Sandbox | None = None
     cancelled: bool = False
     timed_out: bool = False
 
+    def interrupt(self) -> None:
+        if self.sandbox is not None:
+            self.sandbox.interrupt()
+        else:
+            self.cursor.interrupt()
+
 
 class QueryRunner:
-    """Runs statements on the warehouse, each on its own cursor so it can be interrupted."""
+    """Runs statements, each on its own cursor (admins) or sandbox (everyone else), so it
+    can be interrupted."""
 
-    def __init__(self, warehouse: Warehouse, attach: Attach | None = None) -> None:
+    def __init__(self, warehouse: Warehouse, sources: SourceAccess | None = None) -> None:
         self.warehouse = warehouse
-        self.attach = attach
+        self.sources = sources
         self._running: dict[str, RunningQuery] = {}
         self._lock = threading.Lock()
 
@@ -131,6 +190,29 @@ class QueryRunner:
         """
         schema, batches = self.stream(sql, owner, admin, timeout_s, query_id, limit)
         return pa.Table.from_batches(list(batches), schema=schema)
+
+    def sandbox(self, sql: str) -> Sandbox:
+        """A locked sandbox holding what `sql` names: warehouse tables and registered sources."""
+        refs = referenced_tables(sql)
+        sandbox = Sandbox()
+        try:
+            names = {name for ref in refs for name in ref[:2] if name}
+            if self.sources is not None and names:
+                self.sources.attach_private(sandbox, names)
+            known = set(self.warehouse.table_names())
+            home = self.warehouse.catalog
+            plain = {t for c, s, t in refs if t in known and not c and s in ("", "main")}
+            qualified = {t for c, s, t in refs if t in known and c == home and s in ("", "main")}
+            if qualified:
+                sandbox.connection.execute(f"attach ':memory:' as {quote_identifier(home)}")
+            sandbox.lock()
+            sandbox.feed_warehouse(self.warehouse, plain)
+            for table in qualified:
+                sandbox.feed(table, sandbox.warehouse_reader(self.warehouse, table), home)
+        except BaseException:
+            sandbox.close()
+            raise
+        return sandbox
 
     def stream(
         self,
@@ -151,9 +233,13 @@ class QueryRunner:
             raise Invalid("The query is empty: give one SQL statement.")
         if not admin:
             check_read_only(sql)
-        query = RunningQuery(query_id or uuid.uuid4().hex, owner, self.warehouse.cursor())
+        sandbox = None if admin else self.sandbox(sql)
+        cursor = self.warehouse.cursor() if sandbox is None else sandbox.connection
+        query = RunningQuery(query_id or uuid.uuid4().hex, owner, cursor, sandbox)
         with self._lock:
             if query.id in self._running:
+                if sandbox is not None:
+                    sandbox.close()
                 raise Invalid(f"A query with id {query.id!r} is already running.")
             self._running[query.id] = query
         cleanup = ExitStack()
@@ -161,9 +247,8 @@ class QueryRunner:
         timer.start()
         cleanup.callback(self._finish, query, timer)
         try:
-            names = referenced_names(sql) if self.attach is not None else set()
-            if self.attach is not None:
-                cleanup.enter_context(self.attach(names))
+            if admin and self.sources is not None:
+                cleanup.enter_context(self.sources.using(referenced_names(sql)))
             relation = query.cursor.sql(sql)
             if relation is None:
                 cleanup.close()
@@ -201,18 +286,21 @@ class QueryRunner:
                 )
             return Invalid("The query was cancelled.")
         if isinstance(exc, duckdb.Error):
-            return Invalid(f"The warehouse rejected the query: {exc}")
+            return _refusal(exc) or Invalid(f"The warehouse rejected the query: {exc}")
         return exc
 
     def _finish(self, query: RunningQuery, timer: threading.Timer) -> None:
         timer.cancel()
         with self._lock:
             self._running.pop(query.id, None)
-        query.cursor.close()
+        if query.sandbox is not None:
+            query.sandbox.close()
+        else:
+            query.cursor.close()
 
     def _time_out(self, query: RunningQuery) -> None:
         query.timed_out = True
-        query.cursor.interrupt()
+        query.interrupt()
 
     def cancel(self, query_id: str, owner: str, admin: bool) -> None:
         """Interrupt a running query; only its owner or an admin may."""
@@ -221,4 +309,4 @@ class QueryRunner:
         if query is None or (query.owner != owner and not admin):
             raise NotFound(f"No running query {query_id!r} of yours; it may have finished.")
         query.cancelled = True
-        query.cursor.interrupt()
+        query.interrupt()

@@ -50,6 +50,12 @@ class Warehouse:
     def close(self) -> None:
         self._connection.close()
 
+    @property
+    def catalog(self) -> str:
+        """The database's own catalog name (the file name without its extension)."""
+        row = self.cursor().execute("select current_database()").fetchone()
+        return str(row[0]) if row else "main"
+
     def cursor(self) -> duckdb.DuckDBPyConnection:
         with self._lock:  # cursor() on a shared connection is not thread-safe in itself
             return self._connection.cursor()

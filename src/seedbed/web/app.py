@@ -72,9 +72,7 @@ def create_app(workspace: Workspace) -> FastAPI:
     app.state.templates = make_templates()
     app.state.model_loader = ModelLoader(workspace)
     app.state.login_throttle = LoginThrottle()
-    app.state.query_runner = QueryRunner(
-        workspace.warehouse, attach=SourceAttachments(workspace).using
-    )
+    app.state.query_runner = QueryRunner(workspace.warehouse, SourceAttachments(workspace))
     errors.install(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for router in (
