@@ -245,6 +245,9 @@ class SourceAttachments:
                             self.workspace.warehouse.cursor(), name
                         )
 
+    def names(self) -> set[str]:
+        return {source.name for source in list_sources(self.workspace)}
+
     def attach_private(self, sandbox: Sandbox, names: set[str]) -> None:
         """Make the registered sources among `names` queryable in an unlocked sandbox."""
         if sandbox.locked:

@@ -33,6 +33,9 @@ class SourceAccess(Protocol):
     def attach_private(self, sandbox: Sandbox, names: set[str]) -> None:
         """Attach the named sources to a sandbox that is not locked yet (non-admin SQL)."""
 
+    def names(self) -> set[str]:
+        """The names of the registered sources."""
+
 
 # Table functions a read-only user may call: none of them reads files or the network.
 SAFE_TABLE_FUNCTIONS = frozenset(
@@ -62,14 +65,18 @@ def _relations(node: Any) -> Iterator[dict[str, Any]]:
             yield from _relations(value)
 
 
-def _tree(sql: str) -> dict[str, Any]:
-    with duckdb.connect() as scratch:
-        row = scratch.execute("select json_serialize_sql(?)", [sql]).fetchone()
+def _tree(sql: str, parser: duckdb.DuckDBPyConnection | None = None) -> dict[str, Any]:
+    if parser is None:
+        with duckdb.connect() as scratch:
+            return _tree(sql, scratch)
+    row = parser.execute("select json_serialize_sql(?)", [sql]).fetchone()
     tree: dict[str, Any] = json.loads(row[0]) if row else {}
     return tree
 
 
-def referenced_tables(sql: str) -> list[tuple[str, str, str]]:
+def referenced_tables(
+    sql: str, parser: duckdb.DuckDBPyConnection | None = None
+) -> list[tuple[str, str, str]]:
     """(catalog, schema, table) of every table a query names, "" where it is left out."""
     try:
         statements = [statement.query for statement in duckdb.extract_statements(sql)]
@@ -78,7 +85,7 @@ def referenced_tables(sql: str) -> list[tuple[str, str, str]]:
     return [
         (r.get("catalog_name") or "", r.get("schema_name") or "", r.get("table_name") or "")
         for statement in statements
-        for r in _relations(_tree(statement))
+        for r in _relations(_tree(statement, parser))
         if r["type"] == "BASE_TABLE"
     ]
 
@@ -117,7 +124,7 @@ def _refusal(exc: duckdb.Error) -> Forbidden | None:
     return None
 
 
-def check_read_only(sql: str) -> None:
+def check_read_only(sql: str, parser: duckdb.DuckDBPyConnection | None = None) -> None:
     """Refuse anything but SELECTs over tables, and any reading of files or URLs."""
     try:
         statements = duckdb.extract_statements(sql)
@@ -131,7 +138,7 @@ def check_read_only(sql: str) -> None:
                 f"Only admins may run {statement.type.name} statements; "
                 "your role may run SELECT queries."
             )
-    tree = _tree(sql)
+    tree = _tree(sql, parser)
     if tree.get("error"):
         raise Invalid(f"The query does not parse: {tree.get('error_message', '')}")
     for relation in _relations(tree):
@@ -174,6 +181,15 @@ class QueryRunner:
         self.sources = sources
         self._running: dict[str, RunningQuery] = {}
         self._lock = threading.Lock()
+        self._shared: Sandbox | None = None
+
+    def _shared_sandbox(self) -> Sandbox:
+        with self._lock:
+            if self._shared is None:
+                shared = Sandbox()
+                shared.lock()
+                self._shared = shared
+            return self._shared
 
     def run(
         self,
@@ -193,19 +209,25 @@ class QueryRunner:
 
     def sandbox(self, sql: str) -> Sandbox:
         """A locked sandbox holding what `sql` names: warehouse tables and registered sources."""
-        refs = referenced_tables(sql)
-        sandbox = Sandbox()
+        shared = self._shared_sandbox()
+        with Sandbox(within=shared) as parser:
+            refs = referenced_tables(sql, parser.connection)
+        names = {name for ref in refs for name in ref[:2] if name}
+        sources = names & self.sources.names() if self.sources is not None and names else set()
+        known = set(self.warehouse.table_names())
+        home = self.warehouse.catalog
+        plain = {t for c, s, t in refs if t in known and not c and s in ("", "main")}
+        qualified = {t for c, s, t in refs if t in known and c == home and s in ("", "main")}
+        # Sources attach before the lock, so a query that names one gets a database of its own.
+        private = bool(sources or qualified)
+        sandbox = Sandbox() if private else Sandbox(within=shared)
         try:
-            names = {name for ref in refs for name in ref[:2] if name}
-            if self.sources is not None and names:
-                self.sources.attach_private(sandbox, names)
-            known = set(self.warehouse.table_names())
-            home = self.warehouse.catalog
-            plain = {t for c, s, t in refs if t in known and not c and s in ("", "main")}
-            qualified = {t for c, s, t in refs if t in known and c == home and s in ("", "main")}
+            if self.sources is not None and sources:
+                self.sources.attach_private(sandbox, sources)
             if qualified:
                 sandbox.connection.execute(f"attach ':memory:' as {quote_identifier(home)}")
-            sandbox.lock()
+            if private:
+                sandbox.lock()
             sandbox.feed_warehouse(self.warehouse, plain)
             for table in qualified:
                 sandbox.feed(table, sandbox.warehouse_reader(self.warehouse, table), home)
@@ -232,7 +254,8 @@ class QueryRunner:
         if not sql.strip():
             raise Invalid("The query is empty: give one SQL statement.")
         if not admin:
-            check_read_only(sql)
+            with Sandbox(within=self._shared_sandbox()) as parser:
+                check_read_only(sql, parser.connection)
         sandbox = None if admin else self.sandbox(sql)
         cursor = self.warehouse.cursor() if sandbox is None else sandbox.connection
         query = RunningQuery(query_id or uuid.uuid4().hex, owner, cursor, sandbox)
