@@ -46,7 +46,7 @@ def users_tab(chromium: Browser, users_server: SeedbedServer) -> Iterator[Tab]:
 def log_in(page: Page, username: str, password: str) -> None:
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in", exact=True).click()
+    page.get_by_role("button", name="Log in").click()
 
 
 def test_admin_adds_a_viewer_who_meets_a_viewers_limits(
