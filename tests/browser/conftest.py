@@ -82,6 +82,11 @@ class Watch:
         self.problems.append(f"page error: {error}")
 
     def on_request_failed(self, request: Request) -> None:
+        # ERR_ABORTED is Chromium cancelling a load because the test moved on to another
+        # page (a script still downloading, under load); a server fault shows as a reset,
+        # an empty response or an error status instead.
+        if request.failure == "net::ERR_ABORTED":
+            return
         if request.url.startswith(self.server_url):
             self.problems.append(
                 f"request failed: {request.method} {request.url} ({request.failure})"
