@@ -284,11 +284,22 @@ def test_viewers_get_arrow(viewer: TestClient) -> None:
     assert table.column("id").to_pylist() == [0, 1, 2, 3, 4]
 
 
-def test_admins_keep_full_power(client: TestClient, tmp_path: Path, secret_file: Path) -> None:
+def test_admins_are_held_to_the_warehouse_too(
+    client: TestClient, tmp_path: Path, secret_file: Path
+) -> None:
+    # The warehouse is locked for everyone: admins read files through uploads and sources.
     target = tmp_path / "admin.csv"
-    assert client.post("/api/v1/sql", json={"query": f"copy (select 1) to '{target}'"}).is_success
-    assert target.exists()
-    answer = client.post(
-        "/api/v1/sql", json={"query": f"select * from read_csv('{secret_file}')", "format": "json"}
+    copied = client.post("/api/v1/sql", json={"query": f"copy (select 1) to '{target}'"})
+    assert (
+        copied.status_code == 403 and "outside the workspace" in copied.json()["error"]["message"]
     )
-    assert answer.json()["rows"] == [[SECRET]]
+    assert not target.exists()
+    read = client.post("/api/v1/sql", json={"query": f"select * from read_csv('{secret_file}')"})
+    assert read.status_code == 403
+    # ... while an admin's writes to the warehouse's own tables still work.
+    made = client.post("/api/v1/sql", json={"query": "create table admin_notes as select 1 as x"})
+    assert made.is_success
+    answer = client.post(
+        "/api/v1/sql", json={"query": "select x from admin_notes", "format": "json"}
+    )
+    assert answer.json()["rows"] == [[1]]

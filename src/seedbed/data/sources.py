@@ -9,10 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import tempfile
-import threading
-from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -204,46 +201,16 @@ def _table_reader(live: Connector, table: TableRef) -> Callable[[], pa.RecordBat
 
 
 class SourceAttachments:
-    """Attaches sources to the warehouse only while queries that name them run.
+    """Makes registered sources queryable in a query's own sandbox.
 
-    For a non-admin's query they are attached to its sandbox instead, before it is locked;
-    a folder source is not attached there (its views read files, which the locked sandbox
-    refuses) but streamed in table by table from the connector's own private database.
-
-    A source stays attached between queries would break every catalog query of the
-    warehouse while that source is down, so each is attached on first use and detached
-    when the last query using it ends.
+    The warehouse is locked (no ATTACH), so a query that names a source runs in a sandbox:
+    PostgreSQL and SQLite sources are attached to it before it is locked; a folder source
+    is not attached (its views read files, which the locked sandbox refuses) but streamed
+    in table by table from the connector's own private database.
     """
 
     def __init__(self, workspace: Workspace) -> None:
         self.workspace = workspace
-        self._users: Counter[str] = Counter()
-        self._lock = threading.Lock()
-
-    @contextmanager
-    def using(self, names: set[str]) -> Iterator[None]:
-        known = {s.name for s in list_sources(self.workspace)}
-        wanted = sorted(names & known)
-        attached: list[str] = []
-        try:
-            for name in wanted:
-                with self._lock:
-                    if self._users[name] == 0:
-                        connector(self.workspace, name).attach(
-                            self.workspace.warehouse.cursor(), name
-                        )
-                    self._users[name] += 1
-                attached.append(name)
-            yield
-        finally:
-            for name in attached:
-                with self._lock:
-                    self._users[name] -= 1
-                    if self._users[name] == 0:
-                        del self._users[name]
-                        connector(self.workspace, name).detach(
-                            self.workspace.warehouse.cursor(), name
-                        )
 
     def names(self) -> set[str]:
         return {source.name for source in list_sources(self.workspace)}

@@ -1,8 +1,10 @@
-"""SQL on the warehouse: admins on the warehouse itself, everyone else in a locked sandbox.
+"""SQL on the warehouse, where DuckDB itself refuses files, URLs, ATTACH, INSTALL/LOAD and SET.
 
-Non-admin SQL is first checked here (read-only, no file-reading table functions) for a
-friendly message, then run where DuckDB itself refuses files, URLs, ATTACH, INSTALL/LOAD
-and SET (see `seedbed.data.sandbox`); the check is a courtesy, the sandbox the guard.
+The warehouse instance is opened locked (seedbed.data.warehouse), so a query on its tables
+runs there at full speed for everyone; a query that names a registered source runs in a
+locked sandbox with that source attached (seedbed.data.sandbox). Non-admin SQL is first
+checked here (read-only, no file-reading table functions) for a friendly message; the
+check is a courtesy, DuckDB's locked settings the guard.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import re
 import threading
 import uuid
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, ExitStack
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -27,11 +29,8 @@ from seedbed.errors import Forbidden, Invalid, NotFound
 class SourceAccess(Protocol):
     """Makes registered sources queryable by the catalog names a query uses."""
 
-    def using(self, names: set[str]) -> AbstractContextManager[None]:
-        """Attach the named sources to the warehouse while the block runs (admin SQL)."""
-
     def attach_private(self, sandbox: Sandbox, names: set[str]) -> None:
-        """Attach the named sources to a sandbox that is not locked yet (non-admin SQL)."""
+        """Attach the named sources to a sandbox that is not locked yet."""
 
     def names(self) -> set[str]:
         """The names of the registered sources."""
@@ -90,35 +89,30 @@ def referenced_tables(
     ]
 
 
-def referenced_names(sql: str) -> set[str]:
-    """Catalog and schema names a query's tables are qualified with (sources are catalogs)."""
-    return {name for ref in referenced_tables(sql) for name in ref[:2] if name}
-
-
 def _refusal(exc: duckdb.Error) -> Forbidden | None:
     """The sandbox's refusals, said as what the user may not do (None: another error)."""
     text = str(exc)
     if isinstance(exc, duckdb.PermissionException):
         if "xtension" in text:
             return Forbidden(
-                "Installing or loading DuckDB extensions is not allowed for your role; "
+                "Installing or loading DuckDB extensions is not allowed in seedbed's SQL; "
                 "the warehouse already has what seedbed supports."
             )
         if "Attaching" in text:
             return Forbidden(
-                "Attaching databases is not allowed for your role; ask an admin to "
+                "Attaching databases is not allowed in seedbed's SQL; ask an admin to "
                 "register the database as a source."
             )
         path = re.search(r'"([^"]*)"', text)
         target = f" ({path.group(1)})" if path else ""
         return Forbidden(
-            f"Reading or writing files and URLs outside the workspace is not allowed for your "
-            f"role{target}: upload the file as a dataset, or ask an admin to register its "
-            "folder as a source."
+            f"Reading or writing files and URLs outside the workspace is not allowed in "
+            f"seedbed's SQL{target}: upload the file as a dataset, or ask an admin to register "
+            "its folder as a source."
         )
     if "configuration has been locked" in text:
         return Forbidden(
-            "Changing DuckDB settings is not allowed for your role: "
+            "Changing DuckDB settings is not allowed in seedbed's SQL: "
             f"{text.split(': ', 1)[-1].strip()}"
         )
     return None
@@ -151,7 +145,7 @@ def check_read_only(sql: str, parser: duckdb.DuckDBPyConnection | None = None) -
                 )
         elif PATH_LIKE.search(relation.get("table_name", "")):
             raise Forbidden(
-                "Only admins may read files or URLs directly "
+                "Reading files or URLs directly is not allowed in seedbed's SQL "
                 f"({relation['table_name']!r}); upload the file as a dataset."
             )
 
@@ -173,8 +167,8 @@ class RunningQuery:
 
 
 class QueryRunner:
-    """Runs statements, each on its own cursor (admins) or sandbox (everyone else), so it
-    can be interrupted."""
+    """Runs statements, each on its own warehouse cursor (or a sandbox when it names a
+    registered source), so it can be interrupted."""
 
     def __init__(self, warehouse: Warehouse, sources: SourceAccess | None = None) -> None:
         self.warehouse = warehouse
@@ -256,7 +250,14 @@ class QueryRunner:
         if not admin:
             with Sandbox(within=self._shared_sandbox()) as parser:
                 check_read_only(sql, parser.connection)
-        sandbox = None if admin else self.sandbox(sql)
+        # The warehouse itself is locked (no files, URLs, ATTACH or extensions), so a query
+        # on its tables runs there at full speed; one that names a registered source runs
+        # in a sandbox with the source attached and the tables it names streamed in.
+        with Sandbox(within=self._shared_sandbox()) as parser:
+            refs = referenced_tables(sql, parser.connection)
+        names = {name for ref in refs for name in ref[:2] if name}
+        named_sources = self.sources is not None and bool(names & self.sources.names())
+        sandbox = self.sandbox(sql) if named_sources else None
         cursor = self.warehouse.cursor() if sandbox is None else sandbox.connection
         query = RunningQuery(query_id or uuid.uuid4().hex, owner, cursor, sandbox)
         with self._lock:
@@ -270,8 +271,6 @@ class QueryRunner:
         timer.start()
         cleanup.callback(self._finish, query, timer)
         try:
-            if admin and self.sources is not None:
-                cleanup.enter_context(self.sources.using(referenced_names(sql)))
             relation = query.cursor.sql(sql)
             if relation is None:
                 cleanup.close()

@@ -36,9 +36,18 @@ class Warehouse:
 
     def __init__(self, path: Path, threads: int | None = None) -> None:
         self.path = path
-        config: dict[str, str | bool | int | float | list[str]] = (
-            {"threads": threads} if threads else {}
-        )
+        # Locked from the start: SQL on the warehouse can read and write its own tables and
+        # nothing else (no files, URLs, ATTACH or extensions), whoever sends it, and cannot
+        # SET its way out. Registered sources are queried in a sandbox of their own
+        # (seedbed.data.sandbox); uploads and datasets use DuckDB instances of their own.
+        config: dict[str, str | bool | int | float | list[str]] = {
+            "enable_external_access": False,
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+            "lock_configuration": True,
+        }
+        if threads:
+            config["threads"] = threads
         try:
             self._connection = duckdb.connect(str(path), config=config)
         except duckdb.IOException as exc:
