@@ -47,6 +47,10 @@ bench: install-dev
 	$(BIN)/python -m pip install --quiet -e ".[bench]"
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/data.py
+	$(BIN)/python bench/profiling.py
+	$(BIN)/python bench/tracking.py
+	$(BIN)/python bench/runs_table.py
+	$(BIN)/python bench/pii.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-artifacts
