@@ -93,11 +93,15 @@ def test_export_reads_past_one_chunk(workspace: Workspace, monkeypatch: pytest.M
 def test_the_database_refuses_to_change_or_delete_events(workspace: Workspace) -> None:
     audit.record(workspace, "ada", "user.login", "ada")
     for statement in (update(audit_events).values(action="nothing"), delete(audit_events)):
-        with pytest.raises(DBAPIError, match="append-only"):
-            with workspace.engine.begin() as connection:
-                connection.execute(statement)
+        with (
+            pytest.raises(DBAPIError, match="append-only"),
+            workspace.engine.begin() as connection,
+        ):
+            connection.execute(statement)
     if workspace.engine.dialect.name == "postgresql":
-        with pytest.raises(DBAPIError, match="append-only"):
-            with workspace.engine.begin() as connection:
-                connection.execute(text("TRUNCATE audit_events"))
+        with (
+            pytest.raises(DBAPIError, match="append-only"),
+            workspace.engine.begin() as connection,
+        ):
+            connection.execute(text("TRUNCATE audit_events"))
     assert [e.action for e in audit.recent(workspace)] == ["user.login"]

@@ -12,6 +12,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from seedbed import __version__
 from seedbed.apps.routes import router as apps_router
+from seedbed.auth.audit_routes import router as audit_router
 from seedbed.auth.login import LoginThrottle
 from seedbed.auth.pages import router as auth_pages
 from seedbed.auth.routes import router as auth_router
@@ -88,6 +89,7 @@ def create_app(workspace: Workspace) -> FastAPI:
         apps_router,
         auth_router,
         auth_pages,
+        audit_router,
     ):
         app.include_router(router)
     include_mlflow_routes(app, errors.install)
