@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from seedbed.auth.audit_cli import app as audit_app
 from seedbed.auth.cli import app as users_app
 from seedbed.cli_output import console, fail
 from seedbed.data.cli import app as data_app
@@ -24,6 +25,7 @@ app.add_typer(data_app, name="data")
 app.add_typer(runs_app, name="runs")
 app.add_typer(models_app, name="models")
 app.add_typer(users_app, name="users")
+app.add_typer(audit_app, name="audit")
 
 WorkspaceOption = Annotated[
     Path | None,
