@@ -69,6 +69,13 @@ def test_exports_stream_as_attachments(local_workspace: Workspace, client: TestC
     as_jsonl = client.get("/api/v1/audit/export", params={"format": "jsonl", "action": "run."})
     assert as_jsonl.headers["content-type"] == "application/x-ndjson"
     assert [json.loads(line)["action"] for line in as_jsonl.text.splitlines()] == ["run.create"]
+    # Each export is audited, with its filters; a refused one is not.
+    client.get("/api/v1/audit/export", params={"format": "xml"})
+    exports = audit.search(local_workspace, audit.AuditFilter(action_prefix="audit."))
+    assert [(e.username, e.target, e.detail) for e in exports] == [
+        ("admin", "jsonl", {"action_prefix": "run."}),
+        ("admin", "csv", {"user": "bo"}),
+    ]
 
 
 def test_the_admin_page_escapes_events(local_workspace: Workspace, client: TestClient) -> None:

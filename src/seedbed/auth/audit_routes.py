@@ -54,7 +54,13 @@ def api_audit_export(
     request: Request, workspace: WorkspaceDep, admin: AdminUser, format: str = "jsonl"
 ) -> StreamingResponse:
     """Every matching event, streamed as CSV or JSON Lines (same filters as /api/v1/audit)."""
-    lines = audit.export(workspace, format, _where(request))
+    where = _where(request)
+    lines = audit.export(workspace, format, where)
+    # Reading the whole log is itself worth a line in it.
+    filters = {k: v for k, v in asdict(where).items() if v is not None}
+    if "username" in filters:  # record() takes `username` for the actor
+        filters["user"] = filters.pop("username")
+    audit.record(workspace, admin.username, "audit.export", format, **filters)
     disposition = f'attachment; filename="seedbed-audit.{format}"'
     return StreamingResponse(
         lines, media_type=MEDIA_TYPES[format], headers={"Content-Disposition": disposition}
