@@ -201,27 +201,32 @@ class QueryRunner:
         schema, batches = self.stream(sql, owner, admin, timeout_s, query_id, limit)
         return pa.Table.from_batches(list(batches), schema=schema)
 
-    def sandbox(self, sql: str) -> Sandbox:
-        """A locked sandbox holding what `sql` names: warehouse tables and registered sources."""
-        shared = self._shared_sandbox()
-        with Sandbox(within=shared) as parser:
-            refs = referenced_tables(sql, parser.connection)
+    def _refs(self, sql: str) -> list[tuple[str, str, str]]:
+        with Sandbox(within=self._shared_sandbox()) as parser:
+            return referenced_tables(sql, parser.connection)
+
+    def _source_names(self, refs: list[tuple[str, str, str]]) -> set[str]:
         names = {name for ref in refs for name in ref[:2] if name}
-        sources = names & self.sources.names() if self.sources is not None and names else set()
+        return names & self.sources.names() if self.sources is not None and names else set()
+
+    def sandbox(self, sql: str) -> Sandbox:
+        """A private locked sandbox holding what `sql` names: warehouse tables and sources."""
+        refs = self._refs(sql)
+        return self._sandbox(refs, self._source_names(refs))
+
+    def _sandbox(self, refs: list[tuple[str, str, str]], sources: set[str]) -> Sandbox:
         known = set(self.warehouse.table_names())
         home = self.warehouse.catalog
         plain = {t for c, s, t in refs if t in known and not c and s in ("", "main")}
         qualified = {t for c, s, t in refs if t in known and c == home and s in ("", "main")}
-        # Sources attach before the lock, so a query that names one gets a database of its own.
-        private = bool(sources or qualified)
-        sandbox = Sandbox() if private else Sandbox(within=shared)
+        # Sources attach before the lock, so the query gets a database of its own.
+        sandbox = Sandbox()
         try:
             if self.sources is not None and sources:
                 self.sources.attach_private(sandbox, sources)
             if qualified:
                 sandbox.connection.execute(f"attach ':memory:' as {quote_identifier(home)}")
-            if private:
-                sandbox.lock()
+            sandbox.lock()
             sandbox.feed_warehouse(self.warehouse, plain)
             for table in qualified:
                 sandbox.feed(table, sandbox.warehouse_reader(self.warehouse, table), home)
@@ -253,11 +258,9 @@ class QueryRunner:
         # The warehouse itself is locked (no files, URLs, ATTACH or extensions), so a query
         # on its tables runs there at full speed; one that names a registered source runs
         # in a sandbox with the source attached and the tables it names streamed in.
-        with Sandbox(within=self._shared_sandbox()) as parser:
-            refs = referenced_tables(sql, parser.connection)
-        names = {name for ref in refs for name in ref[:2] if name}
-        named_sources = self.sources is not None and bool(names & self.sources.names())
-        sandbox = self.sandbox(sql) if named_sources else None
+        refs = self._refs(sql)
+        sources = self._source_names(refs)
+        sandbox = self._sandbox(refs, sources) if sources else None
         cursor = self.warehouse.cursor() if sandbox is None else sandbox.connection
         query = RunningQuery(query_id or uuid.uuid4().hex, owner, cursor, sandbox)
         with self._lock:
