@@ -176,6 +176,11 @@ def test_my_tokens_page_for_a_viewer(
         "/ui/tokens", data={"name": "x", "expires_in_days": "-1", "csrf_token": csrf}
     )
     assert bad.status_code == 400 and "positive number of days" in bad.text
+    for endless in ("nan", "inf"):
+        odd = browser_client.post(
+            "/ui/tokens", data={"name": "x", "expires_in_days": endless, "csrf_token": csrf}
+        )
+        assert odd.status_code == 400 and "positive number of days" in odd.text
     assert browser_client.get("/ui/admin/tokens").status_code == 403
 
 

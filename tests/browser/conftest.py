@@ -115,20 +115,29 @@ class Tab:
         self.page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
-@pytest.fixture
-def tab(chromium: Browser, demo_server: SeedbedServer) -> Iterator[Tab]:
+@contextlib.contextmanager
+def open_tab(chromium: Browser, server_url: str) -> Iterator[Tab]:
     """A fresh browser context (no cookies) whose page reports every problem to a Watch."""
     context = chromium.new_context(viewport={"width": 1280, "height": 800})
     context.set_default_timeout(15_000)
     page = context.new_page()
-    watch = Watch(server_url=demo_server.url)
+    watch = Watch(server_url=server_url)
     page.on("console", watch.on_console)
     page.on("pageerror", watch.on_page_error)
     page.on("request", watch.on_request)
     page.on("requestfailed", watch.on_request_failed)
     page.on("response", watch.on_response)
-    yield Tab(page, watch)
-    context.close()
+    try:
+        yield Tab(page, watch)
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def tab(chromium: Browser, demo_server: SeedbedServer) -> Iterator[Tab]:
+    """A watched page on the demo server."""
+    with open_tab(chromium, demo_server.url) as opened:
+        yield opened
 
 
 class SlowProxy:

@@ -11,7 +11,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from server_process import SeedbedServer
 
-from .conftest import Tab, Watch
+from .conftest import Tab, open_tab
 
 pytestmark = pytest.mark.browser
 
@@ -31,16 +31,8 @@ def users_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeedbedSe
 
 @pytest.fixture
 def users_tab(chromium: Browser, users_server: SeedbedServer) -> Iterator[Tab]:
-    context = chromium.new_context(viewport={"width": 1280, "height": 800})
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    watch = Watch(server_url=users_server.url)
-    page.on("console", watch.on_console)
-    page.on("pageerror", watch.on_page_error)
-    page.on("requestfailed", watch.on_request_failed)
-    page.on("response", watch.on_response)
-    yield Tab(page, watch)
-    context.close()
+    with open_tab(chromium, users_server.url) as opened:
+        yield opened
 
 
 def log_in(page: Page, username: str, password: str) -> None:

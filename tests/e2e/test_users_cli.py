@@ -108,3 +108,7 @@ def test_users_on_the_workspace_when_no_server_runs(tmp_path: Path) -> None:
     assert [u["username"] for u in listed] == ["admin", "root"]
     missing = run("users", "list", env={"SEEDBED_WORKSPACE": str(tmp_path / "none")})
     assert missing.returncode == 1 and "seedbed init" in missing.stderr
+    # A bad expiry is a clear error, not a traceback.
+    bad = run("users", "token", "create", "root", "--expires-in", "-1", env=env)
+    assert bad.returncode == 1 and "positive number of days" in bad.stderr, bad.stderr
+    assert "Traceback" not in bad.stderr

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from seedbed.auth import tokens, users
-from seedbed.auth.routes import DAY_S
 from seedbed.auth.users import ROLES, User
 from seedbed.errors import Invalid, SeedbedError
 from seedbed.web.deps import AdminUser, CsrfChecked, CurrentUser, WorkspaceDep
@@ -64,9 +63,7 @@ def _expiry_s(days: str) -> int | None:
         value = float(days)
     except ValueError:
         raise Invalid(f"Expires in {days!r} days is not a number.") from None
-    if value <= 0:
-        raise Invalid("The expiry must be a positive number of days (or empty: never).")
-    return round(value * DAY_S)
+    return tokens.expiry_s(value)
 
 
 @router.get("/ui/admin")

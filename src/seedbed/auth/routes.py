@@ -13,7 +13,6 @@ from seedbed.auth.users import User
 from seedbed.web.deps import AdminUser, CurrentUser, WorkspaceDep
 
 router = APIRouter(tags=["users"])
-DAY_S = 86_400
 
 
 class UserOut(BaseModel):
@@ -75,10 +74,14 @@ def token_out(info: TokenInfo) -> TokenOut:
 
 
 def create_token_for(
-    workspace: WorkspaceDep, owner: User, body: TokenCreate, actor: str | None
+    workspace: WorkspaceDep,
+    owner: User,
+    name: str,
+    expires_in_days: float | None,
+    actor: str | None,
 ) -> TokenCreated:
-    expires_in_s = round(body.expires_in_days * DAY_S) if body.expires_in_days else None
-    secret = tokens.create_token(workspace, owner, body.name, expires_in_s, actor=actor)
+    expires_in_s = tokens.expiry_s(expires_in_days)
+    secret = tokens.create_token(workspace, owner, name, expires_in_s, actor=actor)
     info = next(
         t for t in reversed(tokens.list_tokens(workspace, owner)) if secret[:10] == t.prefix
     )
@@ -153,7 +156,7 @@ def api_create_token(
 ) -> TokenCreated:
     """Mint a token; its secret is in this answer only."""
     owner = _owner(workspace, user, username)
-    return create_token_for(workspace, owner, body, actor=user.username)
+    return create_token_for(workspace, owner, body.name, body.expires_in_days, actor=user.username)
 
 
 @router.delete("/api/v1/users/{username}/tokens/{token_id}", status_code=204)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import secrets
 import time
@@ -26,6 +27,7 @@ TOKEN_FILE = "token"
 VERIFIED_TTL_S = 5.0
 # last_used_at is written at most this often per token, so authenticating stays a read.
 LAST_USED_RESOLUTION_MS = 60_000
+DAY_S = 86_400
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,15 @@ class TokenInfo:
     @property
     def expired(self) -> bool:
         return self.expires_at is not None and self.expires_at <= now_ms()
+
+
+def expiry_s(days: float | None) -> int | None:
+    """An expiry given in days as seconds from now; None: never expires."""
+    if days is None:
+        return None
+    if not math.isfinite(days) or days <= 0:
+        raise Invalid("The expiry must be a positive number of days (or empty: never).")
+    return round(days * DAY_S)
 
 
 def hash_token(token: str) -> str:

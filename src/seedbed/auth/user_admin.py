@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Protocol
 
 from seedbed.auth import tokens, users
-from seedbed.auth.routes import TokenCreate, create_token_for, token_out, user_out
+from seedbed.auth.routes import create_token_for, token_out, user_out
 
 if TYPE_CHECKING:
     from seedbed.client import Client
@@ -136,8 +136,8 @@ class LocalUserAdmin:
 
     def create_token(self, name: str, label: str, expires_in_days: float | None) -> Row:
         owner = users.get_user_by_name(self.workspace, name)
-        body = TokenCreate(name=label, expires_in_days=expires_in_days)
-        return create_token_for(self.workspace, owner, body, actor=None).model_dump()
+        created = create_token_for(self.workspace, owner, label, expires_in_days, actor=None)
+        return created.model_dump()
 
     def revoke_token(self, name: str, token_id: int) -> None:
         owner = users.get_user_by_name(self.workspace, name)
