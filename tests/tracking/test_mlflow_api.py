@@ -16,6 +16,7 @@ from conftest import api_client
 from seedbed.auth import tokens, users
 from seedbed.settings import load_settings
 from seedbed.tracking import runs as run_service
+from seedbed.tracking.search import encode_page_token
 from seedbed.workspace import Workspace
 
 JSON_HEADERS = {"content-type": "application/json"}
@@ -377,6 +378,49 @@ def test_metric_history_pages_like_mlflow(client: TestClient, local_workspace: W
         params={"run_id": run_id, "metric_key": "loss", "max_results": 0},
     )
     error(zero, 400, "INVALID_PARAMETER_VALUE")
+
+
+def test_numbers_past_64_bits_are_refused_or_read_as_unlimited(client: TestClient) -> None:
+    """Huge integers end in a 400 (or mean "no limit"), never in a database overflow (500)."""
+    huge = 10**23
+    experiment_id = new_experiment(client)
+    run_id = new_run(client, experiment_id)["info"]["run_id"]
+    bad = [
+        client.post(
+            f"{API}/runs/create", json={"experiment_id": experiment_id, "start_time": huge}
+        ),
+        client.post(f"{API}/runs/update", json={"run_id": run_id, "end_time": huge}),
+        client.post(
+            f"{API}/runs/log-batch",
+            json={"run_id": run_id, "metrics": [{"key": "a", "value": 1, "step": huge}]},
+        ),
+        client.post(
+            f"{API}/runs/log-metric",
+            json={"run_id": run_id, "key": "a", "value": 1, "timestamp": -huge},
+        ),
+        client.get(f"{API}/model-versions/get", params={"name": "m", "version": str(huge)}),
+        client.get(f"{API}/model-versions/get", params={"name": "m", "version": "²"}),
+        client.get(f"{API}/experiments/get", params={"experiment_id": "²"}),
+        client.post(
+            f"{API}/runs/search",
+            json={"experiment_ids": [experiment_id], "page_token": encode_page_token(huge)},
+        ),
+    ]
+    for response in bad:
+        error(response, 400, "INVALID_PARAMETER_VALUE")
+    ok(client.post(f"{API}/runs/log-metric", json={"run_id": run_id, "key": "a", "value": 1}))
+    history = client.get(
+        f"{API}/metrics/get-history",
+        params={"run_id": run_id, "metric_key": "a", "max_results": huge},
+    )
+    assert [m["value"] for m in ok(history)["metrics"]] == [1.0]
+    late = ok(
+        client.post(
+            f"{API}/runs/search",
+            json={"experiment_ids": [experiment_id], "filter": f"attributes.start_time > {huge}"},
+        )
+    )
+    assert late.get("runs", []) == []
 
 
 def test_errors_are_mlflow_shaped(client: TestClient, local_workspace: Workspace) -> None:

@@ -348,11 +348,14 @@ class _Parser:
         if allowed_ops(kind, key) == NUMBER_OPS:
             if token.kind != "number":
                 raise self.error(token, f"expected a number after '{label}'")
-            if kind == "attribute":  # times in ms: keep integers exact
+            if kind == "attribute":  # times in ms: keep integers exact (within SQL's BIGINT)
                 try:
-                    return int(token.text)
+                    number = int(token.text)
                 except ValueError:
                     pass
+                else:
+                    if -(2**63) <= number < 2**63:
+                        return number
             return float(token.text)
         return self.string(token, label)
 

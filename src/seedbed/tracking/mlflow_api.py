@@ -49,8 +49,6 @@ from seedbed.tracking.mlflow_schema import (
     SetTag,
     UpdateExperiment,
     UpdateRun,
-    decode_page_token,
-    encode_page_token,
     enum_name,
     experiment_json,
     metric_json,
@@ -58,7 +56,8 @@ from seedbed.tracking.mlflow_schema import (
     run_info_json,
     run_json,
 )
-from seedbed.tracking.runs import LoggedMetric, Run
+from seedbed.tracking.runs import INT64_MAX, LoggedMetric, Run
+from seedbed.tracking.search import decode_page_token, encode_page_token
 from seedbed.web.deps import CurrentUser, EditorUser, WorkspaceDep
 from seedbed.workspace import Workspace
 
@@ -430,8 +429,8 @@ def get_metric_history(
         raise MlflowError(f"max_results must be a positive integer, not {max_results}.")
     run = RunRef(run_id=run_id, run_uuid=run_uuid).id
     offset = decode_page_token(page_token)
-    # One extra point tells whether another page follows.
-    limit = None if max_results is None else max_results + 1
+    # One extra point tells whether another page follows; a limit past any SQL integer is none.
+    limit = None if max_results is None or max_results >= INT64_MAX else max_results + 1
     points = run_service.metric_history(workspace, run, metric_key, offset=offset, limit=limit)
     response: Json = {"metrics": [metric_json(metric_key, p) for p in points[:max_results]]}
     if max_results is not None and len(points) > max_results:

@@ -22,11 +22,10 @@ from seedbed.tracking.mlflow_schema import (
     KeyValue,
     MlflowError,
     artifact_root,
-    decode_page_token,
-    encode_page_token,
     enum_name,
     parse_experiment_id,
 )
+from seedbed.tracking.search import decode_page_token, encode_page_token
 from seedbed.web.deps import CurrentUser, EditorUser, WorkspaceDep
 from seedbed.workspace import Workspace
 

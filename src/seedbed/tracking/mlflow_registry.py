@@ -27,10 +27,9 @@ from seedbed.tracking.mlflow_schema import (
     KeyValue,
     MlflowError,
     artifact_root,
-    decode_page_token,
-    encode_page_token,
 )
 from seedbed.tracking.runs import get_run
+from seedbed.tracking.search import decode_page_token, encode_page_token
 from seedbed.web.deps import CurrentUser, EditorUser, WorkspaceDep
 from seedbed.workspace import Workspace
 
@@ -90,7 +89,7 @@ class LatestVersions(ModelName):
 
 def _version_number(raw: str | int) -> int:
     text = str(raw).strip()
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
         raise MlflowError(f"A model version is a whole number, not {raw!r}.")
     return int(text)
 

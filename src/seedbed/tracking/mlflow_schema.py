@@ -7,18 +7,15 @@ a non-finite double is the string "NaN", "Infinity" or "-Infinity".
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import math
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from seedbed.errors import SeedbedError
 from seedbed.tracking.experiments import Experiment
 from seedbed.tracking.inputs import DatasetInput
-from seedbed.tracking.runs import RUN_NAME_TAG, MetricPoint, Run
+from seedbed.tracking.runs import INT64_MAX, INT64_MIN, RUN_NAME_TAG, MetricPoint, Run
 
 RUN_STATUSES = {1: "RUNNING", 2: "SCHEDULED", 3: "FINISHED", 4: "FAILED", 5: "KILLED"}
 VIEW_TYPES = {1: "ACTIVE_ONLY", 2: "DELETED_ONLY", 3: "ALL"}
@@ -27,6 +24,7 @@ USER_TAG = "mlflow.user"
 MAX_BATCH_METRICS = 1000
 MAX_BATCH_PARAMS_OR_TAGS = 100
 MAX_BATCH_ENTITIES = 1000
+Int64 = Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX)]  # times are BIGINT columns
 
 
 class MlflowError(SeedbedError):
@@ -56,26 +54,9 @@ def enum_name(value: str | int | None, names: dict[int, str], field: str) -> str
 def parse_experiment_id(value: str | int | None) -> int:
     """MLflow's string experiment id as seedbed's integer id."""
     text = str(value if value is not None else "").strip()
-    if not text.isdigit() or len(text) > 18:
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
         raise MlflowError(f"experiment_id must be a number written as a string, not {value!r}.")
     return int(text)
-
-
-def encode_page_token(offset: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"offset": offset}).encode()).decode()
-
-
-def decode_page_token(token: str | None) -> int:
-    """The offset a page token stands for; no token is the first page."""
-    if not token:
-        return 0
-    try:
-        offset = json.loads(base64.urlsafe_b64decode(token.encode()))["offset"]
-    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
-        raise MlflowError(f"Invalid page token {token!r}: pass back a next_page_token.") from exc
-    if not isinstance(offset, int) or offset < 0:
-        raise MlflowError(f"Invalid page token {token!r}: pass back a next_page_token.")
-    return offset
 
 
 def float_json(value: float) -> float | str:
@@ -153,13 +134,13 @@ class CreateRun(Body):
     experiment_id: str | int | None = None
     user_id: str | None = ""
     run_name: str | None = ""
-    start_time: int | None = None
+    start_time: Int64 | None = None
     tags: list[KeyValue] = []
 
 
 class UpdateRun(RunRef):
     status: str | int | None = None
-    end_time: int | None = None
+    end_time: Int64 | None = None
     run_name: str | None = None
 
 

@@ -29,6 +29,7 @@ MAX_KEY = 250
 # The limits MLflow's own server applies, so that a run always reads back in an MLflow client.
 MAX_PARAM_VALUE = 6000
 MAX_TAG_VALUE = 8000
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1  # metric_points.step and .timestamp are BIGINT
 RUN_NAME_TAG = "mlflow.runName"  # MLflow's tag for the run name; kept equal to the name column
 
 
@@ -216,10 +217,14 @@ def _metric_rows(run_id: str, points: Iterable[LoggedMetric]) -> list[tuple[Any,
         except (TypeError, ValueError) as exc:
             raise Invalid(f"Metric {point.key!r} must be a number, got {point.value!r}.") from exc
         is_nan = number != number
+        step = int(point.step)
         timestamp = point.timestamp if point.timestamp is not None else stamp
-        rows.append(
-            (run_id, point.key, 0.0 if is_nan else number, is_nan, int(point.step), timestamp)
-        )
+        if not (INT64_MIN <= step <= INT64_MAX and INT64_MIN <= timestamp <= INT64_MAX):
+            raise Invalid(
+                f"Metric {point.key!r}: step and timestamp must fit in 64 bits, "
+                f"got step {step} and timestamp {timestamp}."
+            )
+        rows.append((run_id, point.key, 0.0 if is_nan else number, is_nan, step, timestamp))
     return rows
 
 

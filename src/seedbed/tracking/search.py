@@ -36,7 +36,7 @@ from seedbed.tracking.filters import (
     parse_filter,
     parse_order_by,
 )
-from seedbed.tracking.runs import Run, _fill, _run
+from seedbed.tracking.runs import INT64_MAX, Run, _fill, _run
 from seedbed.tracking.tables import (
     latest_metrics,
     run_dataset_inputs,
@@ -125,7 +125,7 @@ def decode_page_token(token: str | None) -> int:
     except (UnicodeError, binascii.Error, ValueError):
         decoded = None
     offset = decoded.get("offset") if isinstance(decoded, dict) else None
-    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+    if isinstance(offset, bool) or not isinstance(offset, int) or not 0 <= offset <= INT64_MAX:
         raise Invalid(
             f"page_token {token[:40]!r} is not one this server issued; "
             "repeat the search without it to start from the first page."
