@@ -77,7 +77,7 @@ def register_version(
             f"Run {run_id} has no model at {artifact_path!r}: log the model first "
             "(an MLmodel folder), then register it."
         )
-    return add_version(workspace, name, source, run_id, signature, description, user)
+    return _insert_version(workspace, name, source, run_id, signature, description, user)
 
 
 def add_version(
@@ -93,6 +93,19 @@ def add_version(
     _check_name(name)
     if not workspace.artifacts.exists(f"{source}/MLmodel"):
         raise Invalid(f"There is no model (an MLmodel file) at {source!r}; log the model first.")
+    return _insert_version(workspace, name, source, run_id, signature, description, user)
+
+
+def _insert_version(
+    workspace: Workspace,
+    name: str,
+    source: str,
+    run_id: str | None,
+    signature: Mapping[str, Any] | None,
+    description: str,
+    user: str,
+) -> ModelVersion:
+    """Add the next version of `name` (created if new); the caller checked name and source."""
     now = now_ms()
     with workspace.engine.begin() as connection:
         exists = connection.execute(
