@@ -88,6 +88,11 @@ def test_uploaded_csv_gets_pii_in_the_columns_api(client: TestClient) -> None:
     assert by_name["customer"]["pii"] is None and by_name["amount"]["pii"] is None
     assert summary["pii_scan"]["status"] == "scanned"
     assert summary["pii_scan"]["flagged"] == ["email"]
+    stored = client.get("/api/v1/datasets/c/versions/1/pii")
+    assert stored.status_code == 200, stored.text
+    assert stored.json()["status"] == "scanned" and stored.json()["flagged"] == ["email"]
+    assert stored.json()["columns"]["email"]["type"] == "email"
+    assert client.get("/api/v1/datasets/c/versions/9/pii").status_code == 404
     rescanned = client.post("/api/v1/datasets/c/versions/1/pii/scan")
     assert rescanned.status_code == 200 and set(rescanned.json()["columns"]) == {"email"}
     page = client.get("/ui/data/datasets/c")
