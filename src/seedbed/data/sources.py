@@ -219,8 +219,7 @@ class SourceAttachments:
         """Make the registered sources among `names` queryable in an unlocked sandbox."""
         if sandbox.locked:
             raise RuntimeError("Sources are attached before the sandbox is locked.")
-        known = {s.name for s in list_sources(self.workspace)}
-        for name in sorted(names & known):
+        for name in sorted(names & self.names()):
             live = connector(self.workspace, name)
             if isinstance(live, FilesConnector):
                 sandbox.connection.execute(f"attach ':memory:' as {quote_identifier(name)}")
