@@ -233,6 +233,25 @@ def test_locked_settings_hold(runner: QueryRunner) -> None:
     }
 
 
+def test_the_warehouse_itself_is_locked(flights: Workspace, secret_file: Path) -> None:
+    # Queries that name no source run on the warehouse, not in a sandbox: its lock is the guard.
+    cursor = flights.warehouse.cursor()
+    try:
+        settings = dict(
+            cursor.execute(
+                "select name, value from duckdb_settings() where name in ("
+                "'enable_external_access', 'lock_configuration')"
+            ).fetchall()
+        )
+        with pytest.raises(duckdb.PermissionException):
+            cursor.execute(f"select * from read_csv('{secret_file}')").fetchall()
+        with pytest.raises(duckdb.Error):
+            cursor.execute("set enable_external_access = true")
+    finally:
+        cursor.close()
+    assert settings == {"enable_external_access": "false", "lock_configuration": "true"}
+
+
 @pytest.mark.parametrize(
     "query", ["call pragma_version()", "pragma database_list", "checkpoint", "vacuum"]
 )
