@@ -101,6 +101,12 @@ def test_batch_logs_metrics_params_and_tags_all_or_nothing(client: TestClient) -
         f"/api/v1/runs/{run_id}/batch", json={"metrics": [{"key": " x", "value": 1}]}
     )
     assert bad_key.status_code == 400 and "Metric" in bad_key.json()["error"]["message"]
+    twice = {"tags": [{"key": "team", "value": "a"}, {"key": "team", "value": "b"}]}
+    doubled = client.post(f"/api/v1/runs/{run_id}/batch", json=twice)
+    assert doubled.status_code == 400
+    assert doubled.json()["error"]["message"] == (
+        "Tag 'team' is given twice with different values."
+    )
     assert client.post("/api/v1/runs/nope/batch", json={}).status_code == 404
 
 

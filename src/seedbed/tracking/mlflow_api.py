@@ -330,11 +330,7 @@ def log_batch(
     user: EditorUser,
 ) -> Json:
     _check_batch_limits(body, int(request.headers.get("content-length") or 0))
-    params: dict[str, str] = {}
-    for param in body.params:
-        if params.get(param.key, param.text) != param.text:
-            raise MlflowError(f"Param {param.key!r} is given twice with different values.")
-        params[param.key] = param.text
+    params = run_service.unique_values("Param", ((p.key, p.text) for p in body.params))
     # A metric with a model_id is log_model copying the run's own points to the logged model;
     # seedbed keeps no per-model metrics, and storing the copy would double the run's history.
     metrics = [

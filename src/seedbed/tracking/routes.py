@@ -8,7 +8,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from seedbed.errors import Invalid
 from seedbed.tracking import experiments as experiment_service
 from seedbed.tracking import mlflow_artifacts, run_artifacts, run_datasets
 from seedbed.tracking import runs as run_service
@@ -178,18 +177,9 @@ def api_log_batch(run_id: str, body: Batch, workspace: WorkspaceDep, user: Edito
         workspace,
         run_id,
         metrics=[LoggedMetric(m.key, m.value, m.step, m.timestamp) for m in body.metrics],
-        params=_pairs("param", body.params),
-        tags=_pairs("tag", body.tags),
+        params=run_service.unique_values("Param", ((p.key, p.value) for p in body.params)),
+        tags=run_service.unique_values("Tag", ((t.key, t.value) for t in body.tags)),
     )
-
-
-def _pairs(kind: str, items: list[KeyValue]) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for item in items:
-        if found.get(item.key, item.value) != item.value:
-            raise Invalid(f"The {kind} {item.key!r} is given twice with different values.")
-        found[item.key] = item.value
-    return found
 
 
 @router.get("/api/v1/runs/{run_id}/inputs", tags=["tracking"])

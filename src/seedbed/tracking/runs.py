@@ -187,6 +187,16 @@ def log_batch(
             _update_latest(connection, run_id, points)
 
 
+def unique_values(kind: str, pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Key-value pairs of one request as a dict; a key given twice must repeat its value."""
+    found: dict[str, str] = {}
+    for key, value in pairs:
+        if found.get(key, value) != value:
+            raise Invalid(f"{kind} {key!r} is given twice with different values.")
+        found[key] = value
+    return found
+
+
 def _texts(kind: str, values: Mapping[str, Any], limit: int) -> dict[str, str]:
     texts = {}
     for key, value in values.items():
