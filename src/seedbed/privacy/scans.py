@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.engine import Connection
 
 from seedbed.data import datasets
 from seedbed.data.datasets import DatasetVersion
@@ -65,26 +66,17 @@ def _store(
         for index, (name, found) in enumerate(result.columns.items())
         if found is not None
     ]
-    where = (pii_scans.c.dataset_id == dataset_id) & (pii_scans.c.version == version.version)
     # one transaction: readers see the old scan or the whole new one, never half of it
     with workspace.engine.begin() as connection:
-        connection.execute(
-            pii_columns.delete().where(
-                pii_columns.c.dataset_id == dataset_id, pii_columns.c.version == version.version
-            )
-        )
-        connection.execute(pii_scans.delete().where(where))
-        connection.execute(
-            pii_scans.insert().values(
-                dataset_id=dataset_id,
-                version=version.version,
-                status="scanned",
-                message="",
-                rows=result.rows,
-                sampled_rows=result.sampled_rows,
-                seconds=result.seconds,
-                scanned_at=now_ms(),
-            )
+        _replace(
+            connection,
+            dataset_id,
+            version.version,
+            status="scanned",
+            message="",
+            rows=result.rows,
+            sampled_rows=result.sampled_rows,
+            seconds=result.seconds,
         )
         if rows:
             connection.execute(pii_columns.insert(), rows)
@@ -92,28 +84,35 @@ def _store(
 
 def _mark_failed(workspace: Workspace, dataset_id: int, version: int, message: str) -> None:
     with workspace.engine.begin() as connection:
-        connection.execute(
-            pii_columns.delete().where(
-                pii_columns.c.dataset_id == dataset_id, pii_columns.c.version == version
-            )
+        _replace(
+            connection,
+            dataset_id,
+            version,
+            status="failed",
+            message=message[:2000],
+            rows=0,
+            sampled_rows=0,
+            seconds=0.0,
         )
-        connection.execute(
-            pii_scans.delete().where(
-                pii_scans.c.dataset_id == dataset_id, pii_scans.c.version == version
-            )
+
+
+def _replace(connection: Connection, dataset_id: int, version: int, **scan: Any) -> None:
+    """Drop a version's stored scan and its flagged columns, and store `scan` in its place."""
+    connection.execute(
+        pii_columns.delete().where(
+            pii_columns.c.dataset_id == dataset_id, pii_columns.c.version == version
         )
-        connection.execute(
-            pii_scans.insert().values(
-                dataset_id=dataset_id,
-                version=version,
-                status="failed",
-                message=message[:2000],
-                rows=0,
-                sampled_rows=0,
-                seconds=0.0,
-                scanned_at=now_ms(),
-            )
+    )
+    connection.execute(
+        pii_scans.delete().where(
+            pii_scans.c.dataset_id == dataset_id, pii_scans.c.version == version
         )
+    )
+    connection.execute(
+        pii_scans.insert().values(
+            dataset_id=dataset_id, version=version, scanned_at=now_ms(), **scan
+        )
+    )
 
 
 def scan_version(workspace: Workspace, name: str, version: int) -> VersionPii:
