@@ -361,6 +361,20 @@ def restore_run(workspace: Workspace, run_id: str, user: str | None = None) -> N
     set_lifecycle(workspace, run_id, "active", user)
 
 
+def move_run(workspace: Workspace, run_id: str, experiment_id: int, user: str | None = None) -> Run:
+    """Put a run into another (active) experiment; its artifacts stay where they are."""
+    experiment = get_experiment(workspace, experiment_id)
+    if experiment.lifecycle_stage != "active":
+        raise Invalid(f"Experiment {experiment.name!r} is deleted; restore it first.")
+    with workspace.engine.begin() as connection:
+        _require_active_run(connection, run_id)
+        connection.execute(
+            runs.update().where(runs.c.id == run_id).values(experiment_id=experiment_id)
+        )
+    audit.record(workspace, user, "run.move", run_id, experiment=experiment.name)
+    return get_run(workspace, run_id)
+
+
 def get_run(workspace: Workspace, run_id: str) -> Run:
     """A run (deleted ones too) with its params, latest metrics and tags."""
     with workspace.engine.connect() as connection:
