@@ -204,6 +204,13 @@ class Client:
         found: dict[str, Any] = self.request("GET", f"/api/v1/runs/{run_id}").json()
         return found
 
+    def move_run(self, run_id: str, experiment: str) -> dict[str, Any]:
+        """Move a run into another existing experiment (by name); returns the moved run."""
+        moved: dict[str, Any] = self.request(
+            "POST", f"/api/v1/runs/{run_id}/move", json={"experiment": experiment}
+        ).json()
+        return moved
+
     def run_inputs(self, run_id: str) -> builtins.list[dict[str, Any]]:
         """The dataset versions a run read: [{"name", "version"}]."""
         found: builtins.list[dict[str, Any]] = self.request(

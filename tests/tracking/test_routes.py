@@ -183,3 +183,19 @@ def test_logging_a_model_needs_its_files(client: TestClient, local_workspace: Wo
     assert local_workspace.artifacts.get_bytes(f"models/{model['id']}/artifacts/MLmodel") == (
         b"flavors: {}\n"
     )
+
+
+def test_move_a_run_through_the_api(client: TestClient) -> None:
+    run_id = client.post("/api/v1/runs", json={"experiment": "from-here"}).json()["id"]
+    client.post("/api/v1/experiments", json={"name": "to-there"})
+    moved = client.post(f"/api/v1/runs/{run_id}/move", json={"experiment": "to-there"})
+    assert moved.status_code == 200, moved.text
+    there = next(e for e in client.get("/api/v1/experiments").json() if e["name"] == "to-there")
+    assert moved.json()["experiment_id"] == there["id"]
+    assert [r["id"] for r in client.get(f"/api/v1/experiments/{there['id']}/runs").json()] == [
+        run_id
+    ]
+    missing = client.post(f"/api/v1/runs/{run_id}/move", json={"experiment": "nowhere"})
+    assert missing.status_code == 404 and "nowhere" in missing.json()["error"]["message"]
+    empty = client.post(f"/api/v1/runs/{run_id}/move", json={"experiment": ""})
+    assert empty.status_code == 422

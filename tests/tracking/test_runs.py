@@ -106,3 +106,17 @@ def test_concurrent_writers_to_one_run_lose_nothing(
     # A different value for a param already written is still refused, whoever wrote it.
     with pytest.raises(Conflict, match="write-once"):
         runs.log_params(workspace, run.id, {"shared": "other"})
+
+
+def test_move_run_to_another_experiment(workspace: Workspace, experiment_id: int) -> None:
+    run = runs.start_run(workspace, experiment_id, "wanderer", "ada")
+    runs.log_metrics(workspace, run.id, {"auc": 0.7})
+    other = create_experiment(workspace, "elsewhere")
+    moved = runs.move_run(workspace, run.id, other.id, "ada")
+    assert moved.experiment_id == other.id and moved.metrics == {"auc": 0.7}
+    assert [r.id for r in runs.list_runs(workspace, other.id)] == [run.id]
+    assert runs.list_runs(workspace, experiment_id) == []
+    with pytest.raises(NotFound):
+        runs.move_run(workspace, "nope", other.id)
+    with pytest.raises(NotFound):
+        runs.move_run(workspace, run.id, 9999)

@@ -170,6 +170,17 @@ def api_end_run(run_id: str, body: RunEnd, workspace: WorkspaceDep, user: Editor
     return run_service.end_run(workspace, run_id, body.status)
 
 
+class RunMove(BaseModel):
+    experiment: str = Field(..., min_length=1, description="Name of the experiment to move to.")
+
+
+@router.post("/api/v1/runs/{run_id}/move", tags=["tracking"])
+def api_move_run(run_id: str, body: RunMove, workspace: WorkspaceDep, user: EditorUser) -> Run:
+    """Move a run into another (existing, active) experiment; its artifacts stay put."""
+    experiment = experiment_service.get_experiment_by_name(workspace, body.experiment)
+    return run_service.move_run(workspace, run_id, experiment.id, user.username)
+
+
 @router.post("/api/v1/runs/{run_id}/batch", tags=["tracking"], status_code=204)
 def api_log_batch(run_id: str, body: Batch, workspace: WorkspaceDep, user: EditorUser) -> None:
     """Log metric points, params and tags in one request: all are written, or none."""
