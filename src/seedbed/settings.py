@@ -60,6 +60,12 @@ class Settings(BaseSettings):
     upload_max_bytes: int = Field(
         10 * 1024**3, ge=1, description="Largest file an upload may be, in bytes (default 10 GiB)."
     )
+    request_body_max_bytes: int = Field(
+        16 * 1024**2,
+        ge=1,
+        description="Largest JSON or form request body, in bytes (default 16 MiB). File uploads "
+        "and artifacts stream to disk and are capped by upload_max_bytes instead.",
+    )
     profile_max_rows: int = Field(
         10_000_000,
         ge=1000,

@@ -1,15 +1,18 @@
-"""Attacks and bad input through the real app: Host headers, oversized bodies, paths that
-try to leave the artifact store, and script in names shown on pages."""
+"""Attacks and bad input through the real app: Host headers, oversized uploads, paths that
+try to leave the artifact store, and script in names shown on pages (request bodies over
+request_body_max_bytes: test_body_limit.py)."""
 
 from __future__ import annotations
 
 import html
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
 
 from conftest import make_settings
+from registry_models import log_small_model
 from seedbed.auth.tokens import ensure_admin_token
 from seedbed.web.app import create_app
 from seedbed.workspace import Workspace
@@ -190,3 +193,58 @@ def test_script_in_column_names_is_escaped(client: TestClient, evil: str) -> Non
     assert page.status_code == 200
     assert column not in page.text
     assert escaped(column) in page.text
+
+
+@pytest.mark.parametrize("evil", [SCRIPT, IMG])
+def test_script_in_model_version_descriptions_and_tags_is_escaped(
+    client: TestClient, local_workspace: Workspace, evil: str
+) -> None:
+    run = log_small_model(local_workspace)
+    model = client.post(
+        "/api/2.0/mlflow/registered-models/create",
+        json={"name": "evil", "description": evil, "tags": [{"key": evil, "value": evil}]},
+    )
+    assert model.status_code == 200, model.text
+    version = client.post(
+        "/api/2.0/mlflow/model-versions/create",
+        json={
+            "name": "evil",
+            "source": f"runs:/{run.id}/model",
+            "run_id": run.id,
+            "description": evil,
+            "tags": [{"key": evil, "value": evil}],
+        },
+    )
+    assert version.status_code == 200, version.text
+    second = client.post(
+        "/api/v1/models/evil/versions", json={"run_id": run.id, "description": f"v2 {evil}"}
+    )
+    assert second.status_code == 201, second.text
+    for page in ("/ui/models", f"/ui/runs/{run.id}"):
+        answer = client.get(page)
+        assert answer.status_code == 200, (page, answer.status_code)
+        assert evil not in answer.text, page
+    for page in ("/ui/models/evil", "/ui/models/evil/versions/1/demo"):
+        answer = client.get(page)
+        assert answer.status_code == 200, (page, answer.status_code)
+        assert evil not in answer.text, page
+        assert escaped(evil) in answer.text, page
+
+
+@pytest.mark.parametrize("evil", [SCRIPT, IMG])
+def test_script_in_a_model_name_is_refused_and_echoed_escaped(
+    client: TestClient, local_workspace: Workspace, evil: str
+) -> None:
+    made = client.post("/api/2.0/mlflow/registered-models/create", json={"name": evil})
+    assert made.status_code == 400, made.text
+    run = log_small_model(local_workspace)
+    registered = client.post(
+        f"/api/v1/models/{quote(evil, safe='')}/versions", json={"run_id": run.id}
+    )
+    assert registered.status_code in (400, 404, 405), registered.text
+    listing = client.get("/ui/models")
+    assert evil not in listing.text and "No registered models yet" in listing.text
+    page = client.get(f"/ui/models/{quote(evil, safe='')}")
+    assert page.status_code == 404
+    assert evil not in page.text
+    assert escaped(evil) in page.text

@@ -29,6 +29,7 @@ from seedbed.tracking.pages import router as tracking_pages
 from seedbed.tracking.routes import router as tracking_router
 from seedbed.tracking.run_page import router as run_page
 from seedbed.web import errors, pages
+from seedbed.web.body_limit import BodyLimitMiddleware
 from seedbed.web.security import AuthMiddleware
 from seedbed.web.templating import make_templates
 from seedbed.workspace import Workspace
@@ -93,7 +94,9 @@ def create_app(workspace: Workspace) -> FastAPI:
     ):
         app.include_router(router)
     include_mlflow_routes(app, errors.install)
-    # Added innermost first: TrustedHost runs first, then the session, then auth.
+    # Added innermost first: TrustedHost runs first, then the session, then auth, then the body
+    # limit (after auth, so no anonymous caller gets a body read and buffered).
+    app.add_middleware(BodyLimitMiddleware, max_bytes=workspace.settings.request_body_max_bytes)
     app.add_middleware(AuthMiddleware, workspace=workspace)
     app.add_middleware(
         SessionMiddleware,
