@@ -12,6 +12,7 @@ from seedbed.auth.cli import app as users_app
 from seedbed.cli_output import console, fail
 from seedbed.data.cli import app as data_app
 from seedbed.errors import SeedbedError
+from seedbed.privacy.cli import app as privacy_app
 from seedbed.registry.cli import app as models_app
 from seedbed.settings import load_settings
 from seedbed.tracking.cli import app as runs_app
@@ -26,6 +27,7 @@ app.add_typer(runs_app, name="runs")
 app.add_typer(models_app, name="models")
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
+app.add_typer(privacy_app, name="privacy")
 
 WorkspaceOption = Annotated[
     Path | None,

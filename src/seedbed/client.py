@@ -9,8 +9,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import os
-import tempfile
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import quote
@@ -20,6 +19,7 @@ import pandas as pd
 import pyarrow as pa
 
 from seedbed import errors
+from seedbed.client_data import DatasetsClient, SourcesClient, chunks
 from seedbed.client_runs import ActiveRun, DatasetInput, start_run
 from seedbed.runtime import read_runtime
 
@@ -234,7 +234,7 @@ class Client:
             return
         size = source.stat().st_size
         headers["content-length"] = str(size)
-        self.request("PUT", url, content=_chunks(source, size, None), headers=headers)
+        self.request("PUT", url, content=chunks(source, size, None), headers=headers)
 
     def download_artifact(self, run_id: str, path: str, destination: str | Path) -> Path:
         """Save a run's artifact file to `destination` (a file path, or an existing folder)."""
@@ -326,160 +326,6 @@ class QueryResult:
         except ImportError as exc:
             raise errors.Invalid("polars is not installed: pip install 'seedbed[polars]'.") from exc
         return polars.from_arrow(self.table)
-
-
-class DatasetsClient:
-    """`ws.datasets`: upload files or DataFrames as versioned datasets, and read them back."""
-
-    def __init__(self, client: Client) -> None:
-        self._client = client
-
-    def upload(
-        self,
-        source: str | Path | pd.DataFrame,
-        name: str,
-        description: str = "",
-        progress: Callable[[int, int], None] | None = None,
-    ) -> dict[str, Any]:
-        """Upload a file (CSV, TSV, Parquet, JSON Lines, Excel) or a DataFrame as the next
-        version of `name`; identical content adds no version. Returns the published version
-        with `created` telling whether it is new."""
-        if isinstance(source, pd.DataFrame):
-            with tempfile.TemporaryDirectory(prefix="seedbed-upload-") as folder:
-                path = Path(folder) / f"{name}.parquet"
-                source.to_parquet(path, index=False)
-                return self.upload(path, name, description, progress)
-        path = Path(source)
-        if not path.is_file():
-            raise errors.Invalid(f"{path} is not a file.")
-        size = path.stat().st_size
-        staged = self._client.request(
-            "POST",
-            "/api/v1/uploads",
-            params={"filename": path.name},
-            content=_chunks(path, size, progress),
-            headers={"content-length": str(size), "content-type": "application/octet-stream"},
-        ).json()
-        published: dict[str, Any] = self._client.request(
-            "POST",
-            f"/api/v1/uploads/{staged['id']}/publish",
-            json={"name": name, "description": description},
-        ).json()
-        return published
-
-    def list(self) -> builtins.list[dict[str, Any]]:
-        """Datasets with their versions, most recently updated first."""
-        found: builtins.list[dict[str, Any]] = self._client.request(
-            "GET", "/api/v1/datasets"
-        ).json()
-        return found
-
-    def get(self, name: str) -> dict[str, Any]:
-        """A dataset with its versions."""
-        found: dict[str, Any] = self._client.request("GET", f"/api/v1/datasets/{name}").json()
-        return found
-
-    def from_query(self, name: str, query: str) -> dict[str, Any]:
-        """Publish the result of a warehouse query as the next version of `name`."""
-        made: dict[str, Any] = self._client.request(
-            "POST", f"/api/v1/datasets/{name}/from-query", json={"query": query}
-        ).json()
-        return made
-
-    def set_checks(self, name: str, checks: builtins.list[dict[str, Any]] | str) -> dict[str, Any]:
-        """Replace a dataset's quality checks (a list of dicts, or YAML) and run them."""
-        body = {"yaml": checks} if isinstance(checks, str) else {"checks": checks}
-        answer: dict[str, Any] = self._client.request(
-            "PUT", f"/api/v1/datasets/{name}/checks", json=body
-        ).json()
-        return answer
-
-    def check_results(self, name: str, version: int | None = None) -> builtins.list[dict[str, Any]]:
-        reference = "latest" if version is None else str(version)
-        found: builtins.list[dict[str, Any]] = self._client.request(
-            "GET", f"/api/v1/datasets/{name}/versions/{reference}/checks"
-        ).json()
-        return found
-
-    def show(self, name: str, version: int | None = None) -> dict[str, Any]:
-        """A dataset's versions, and one version's columns with their types and statistics."""
-        dataset = self.get(name)
-        reference = "latest" if version is None else str(version)
-        summary: dict[str, Any] = self._client.request(
-            "GET", f"/api/v1/datasets/{name}/versions/{reference}/columns"
-        ).json()
-        return {
-            "name": dataset["name"],
-            "description": dataset["description"],
-            "versions": dataset["versions"],
-            **summary,
-        }
-
-    def download(self, name: str, target: str | Path, version: int | None = None) -> Path:
-        """Save a version's rows as a Parquet file."""
-        reference = "latest" if version is None else str(version)
-        path = Path(target)
-        url = f"/api/v1/datasets/{name}/versions/{reference}/data"
-        with self._client.stream("GET", url) as response, path.open("wb") as handle:
-            for chunk in response.iter_bytes():
-                handle.write(chunk)
-        return path
-
-    def read(self, name: str, version: int | None = None) -> pd.DataFrame:
-        """A version's rows as pandas."""
-        with tempfile.TemporaryDirectory(prefix="seedbed-dataset-") as folder:
-            path = self.download(name, Path(folder) / "data.parquet", version)
-            return pd.read_parquet(path)
-
-
-class SourcesClient:
-    """`ws.sources`: external databases and folders, browsed and snapshotted into datasets."""
-
-    def __init__(self, client: Client) -> None:
-        self._client = client
-
-    def register(
-        self, name: str, kind: str, config: Mapping[str, Any], secret: str | None = None
-    ) -> dict[str, Any]:
-        """Register a source (admins); it is checked first. Query it as `name.schema.table`."""
-        made: dict[str, Any] = self._client.request(
-            "POST",
-            "/api/v1/sources",
-            json={"name": name, "kind": kind, "config": dict(config), "secret": secret},
-        ).json()
-        return made
-
-    def list(self) -> builtins.list[dict[str, Any]]:
-        found: builtins.list[dict[str, Any]] = self._client.request("GET", "/api/v1/sources").json()
-        return found
-
-    def tables(self, name: str) -> builtins.list[str]:
-        """`schema.table` names of a source."""
-        found = self._client.request("GET", f"/api/v1/sources/{name}/tables").json()
-        return [f"{t['schema_name']}.{t['name']}" for t in found]
-
-    def snapshot(
-        self, name: str, dataset: str, table: str | None = None, query: str | None = None
-    ) -> dict[str, Any]:
-        """Copy a table (or one SELECT) of the source into the next version of `dataset`."""
-        made: dict[str, Any] = self._client.request(
-            "POST",
-            f"/api/v1/sources/{name}/snapshot",
-            json={"dataset": dataset, "table": table, "query": query},
-        ).json()
-        return made
-
-
-def _chunks(
-    path: Path, size: int, progress: Callable[[int, int], None] | None, chunk: int = 1 << 20
-) -> Iterator[bytes]:
-    sent = 0
-    with path.open("rb") as handle:
-        while block := handle.read(chunk):
-            sent += len(block)
-            if progress is not None:
-                progress(sent, size)
-            yield block
 
 
 def _artifact_url(path: str) -> str:

@@ -1,5 +1,5 @@
-"""PII scans stored per dataset version: run on publish, shown by the columns API, and a
-failed scan recorded without losing the version (SQLite and PostgreSQL)."""
+"""PII scans stored per dataset version: made at ingest, shown by the columns API, and a
+failed re-scan never losing the earlier one (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import inspect, select
 
 from seedbed import db
 from seedbed.data import datasets
+from seedbed.errors import Invalid
 from seedbed.privacy import scans
 from seedbed.privacy.tables import pii_columns
 from seedbed.workspace import Workspace
@@ -42,24 +44,24 @@ def test_publish_scans_the_new_version(workspace: Workspace, tmp_path: Path) -> 
     assert found.column("id") is None
 
 
-def test_a_failed_scan_keeps_the_version_and_leaves_no_stale_columns(
-    workspace: Workspace, tmp_path: Path
-) -> None:
+def test_a_failed_rescan_keeps_the_earlier_scan(workspace: Workspace, tmp_path: Path) -> None:
     number = publish(workspace, tmp_path)
     version = datasets.get_version(workspace, "people", number)
     stored = workspace.artifacts.local_path(version.path)
     assert stored is not None
     good = stored.read_bytes()
     stored.write_bytes(b"not parquet any more")  # the store lost the file's content
-    scans.scan_after_publish(workspace, "people", number)  # must not raise
-    failed = scans.get_scan(workspace, datasets.get_version(workspace, "people", number))
-    assert failed.status == "failed" and failed.columns == {}
-    assert "parquet" in failed.message.lower() or "error" in failed.message.lower()
+    with pytest.raises(Invalid, match="earlier scan is kept"):
+        scans.scan_version(workspace, "people", number)
+    # losing the scan would unrestrict the e-mail column: it stays as it was
+    kept = scans.get_scan(workspace, datasets.get_version(workspace, "people", number))
+    assert kept.status == "scanned" and kept.actions == {"email": "restrict"}
     with workspace.engine.connect() as connection:
-        assert connection.execute(select(pii_columns)).all() == []
+        assert len(connection.execute(select(pii_columns)).all()) == 1
     stored.write_bytes(good)
     again = scans.scan_version(workspace, "people", number)
     assert again.status == "scanned" and set(again.columns) == {"email"}
+    assert again.actions == {"email": "restrict"}
 
 
 def test_migration_adds_and_removes_the_scan_tables(workspace: Workspace) -> None:

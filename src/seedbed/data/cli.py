@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +12,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, Trans
 
 from seedbed.cli_output import console, emit, fail
 from seedbed.client import connect
+from seedbed.client_data import WithheldColumnsWarning
 from seedbed.errors import SeedbedError
 
 app = typer.Typer(help="Warehouse tables and datasets.", no_args_is_help=True)
@@ -54,16 +56,25 @@ def upload(
     file: Annotated[Path, typer.Argument(help="CSV, TSV, Parquet, JSON Lines or Excel file.")],
     name: Annotated[str, typer.Option("--name", "-n", help="Dataset name.")],
     description: Annotated[str, typer.Option(help="What the data is.")] = "",
+    parent: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--parent",
+            help="A dataset this data was derived from, NAME or NAME@VERSION (repeatable): "
+            "derived from restricted data, it is restricted until reviewed.",
+        ),
+    ] = None,
     as_json: Json = False,
 ) -> None:
     """Upload a file as the next version of a dataset (identical content adds none).
+    The workspace's PII policy applies before it lands.
 
-    Example: seedbed data upload sales.csv --name sales
+    Example: seedbed data upload features.csv --name features --parent customers@3
     """
     try:
         with connect() as ws:
             if as_json:
-                result = ws.datasets.upload(file, name, description)
+                result = ws.datasets.upload(file, name, description, parents=parent)
             else:
                 with Progress(
                     TextColumn("{task.description}"),
@@ -81,6 +92,7 @@ def upload(
                         name,
                         description,
                         progress=lambda sent, total: bar.update(task, completed=sent),
+                        parents=parent,
                     )
     except SeedbedError as exc:
         raise fail(exc) from None
@@ -165,7 +177,7 @@ def show(
                 "column": c["name"],
                 "type": c["type"],
                 **{k: c[k] for k in ("null_share", "distinct_count", "min", "max") if k in c},
-                "pii": c["pii"]["type"] if c.get("pii") else "",
+                "pii": f"{c['pii']['type']} ({c['pii']['action']})" if c.get("pii") else "",
             }
             for c in details["columns"]
         ],
@@ -186,8 +198,30 @@ def download(
     """
     target = output or Path(f"{name}.parquet")
     try:
-        with connect() as ws:
+        with connect() as ws, warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", WithheldColumnsWarning)
             ws.datasets.download(name, target, version)
     except SeedbedError as exc:
         raise fail(exc) from None
+    for warning in caught:
+        console.print(f"[yellow]{warning.message}[/yellow]")
     console.print(f"Saved {target}")
+
+
+@app.command("review")
+def review(
+    name: Annotated[str, typer.Argument(help="Dataset name.")],
+    version: Annotated[int, typer.Option(help="The restricted version.")],
+    note: Annotated[str, typer.Option(help="What you checked (kept in the audit log).")] = "",
+) -> None:
+    """Lift the restriction of a version derived from restricted data (or whose PII scan
+    failed) after checking it; needs the pii permission.
+
+    Example: seedbed data review features --version 2 --note "ids and counts only"
+    """
+    try:
+        with connect() as ws:
+            reviewed = ws.datasets.review(name, version, note)
+    except SeedbedError as exc:
+        raise fail(exc) from None
+    console.print(f"{name} v{version} reviewed by {reviewed['reviewed_by']}: no longer restricted.")

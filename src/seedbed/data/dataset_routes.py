@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, Field
+from starlette.background import BackgroundTask
 
 from seedbed.data import checks, profiles, uploads
 from seedbed.data import datasets as dataset_service
@@ -14,6 +18,7 @@ from seedbed.data.datasets import Dataset, DatasetVersion
 from seedbed.data.quality import CheckResult, dump_checks_yaml, parse_checks_yaml
 from seedbed.data.uploads import StagedUpload, UploadColumn
 from seedbed.errors import Invalid
+from seedbed.privacy import access
 from seedbed.privacy import scans as pii_scans
 from seedbed.web.deps import CurrentUser, EditorUser, WorkspaceDep
 
@@ -27,6 +32,12 @@ class PublishRequest(BaseModel):
         None, description="Names and types for every column, in file order (default: inferred)."
     )
     description: str = ""
+    parents: list[str] = Field(
+        default_factory=list,
+        description="Versions this data was derived from, as NAME or NAME@VERSION: a version "
+        "derived from restricted data is restricted until someone with the pii permission "
+        "reviews it.",
+    )
 
 
 class Published(BaseModel):
@@ -68,6 +79,7 @@ def api_publish(
         body.columns,
         author=user.username,
         description=body.description,
+        parents=body.parents,
     )
     return Published(created=created, version=version)
 
@@ -110,9 +122,22 @@ def api_version(
     "/api/v1/datasets/{name}/versions/{version}/data", responses={200: {"content": {PARQUET: {}}}}
 )
 def api_download(name: str, version: str, workspace: WorkspaceDep, user: CurrentUser) -> Response:
-    """The version's rows as a Parquet file."""
+    """The version's rows as a Parquet file. Columns restricted as personal data are left
+    out for users without the pii permission; the `x-seedbed-withheld` header names them."""
     found = _version(workspace, name, version)
+    granted = access.check_read(workspace, user, found, "download")
     filename = f"{name}-v{found.version}.parquet"
+    if granted.withheld:
+        folder = Path(tempfile.mkdtemp(prefix="seedbed-download-"))
+        target = folder / "data.parquet"
+        access.write_without_withheld(workspace, found, granted, target)
+        return FileResponse(
+            target,
+            media_type=PARQUET,
+            filename=filename,
+            headers=access.withheld_header(granted),
+            background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True),
+        )
     local = workspace.artifacts.local_path(found.path)
     if local is not None:
         return FileResponse(local, media_type=PARQUET, filename=filename)
@@ -131,8 +156,12 @@ def api_columns(
     `pii`: null, or the PII type found in it with a confidence and the evidence."""
     found = _version(workspace, name, version)
     pii = pii_scans.get_scan(workspace, found)
+    granted = access.check_read(workspace, user, found, "statistics")
     columns = profiles.column_summary(workspace, found)
-    for column in columns:
+    for index, column in enumerate(columns):
+        if not granted.keeps(column["name"]):
+            columns[index] = column = {"name": column["name"], "type": column["type"]}
+            column["withheld"] = True
         column["pii"] = pii.column(column["name"])
     return {
         "version": found.version,
@@ -235,4 +264,7 @@ def api_profile(
     """Per-column statistics, histograms, top values and correlations (cached per version;
     `refresh=true` computes it again)."""
     found = _version(workspace, name, version)
-    return profiles.get_profile(workspace, found, refresh).to_dict()
+    granted = access.check_read(workspace, user, found, "profile")
+    return profiles.withhold(
+        profiles.get_profile(workspace, found, refresh).to_dict(), granted.withheld
+    )

@@ -9,7 +9,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pyarrow as pa
@@ -23,6 +23,9 @@ from seedbed.errors import Conflict, Invalid, NotFound
 from seedbed.registry.tables import model_versions
 from seedbed.tracking.tables import run_inputs, runs
 from seedbed.workspace import Workspace
+
+if TYPE_CHECKING:
+    from seedbed.privacy.protect import Protected
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,249}$")
 SOURCES = ("upload", "connector", "query", "job", "feedback")
@@ -121,16 +124,49 @@ def publish_parquet(
     source_detail: dict[str, Any] | None = None,
     author: str = "",
     description: str = "",
+    parents: list[str] | None = None,
 ) -> tuple[DatasetVersion, bool]:
     """Publish a Parquet file as the next version of `name`.
+
+    The file is scanned for PII first and the dataset's policy applied to it (blocked,
+    columns dropped, masked, hashed, tokenized or restricted), so raw PII never lands where
+    the policy forbids it. `parents` ("name" or "name@version") are the versions it was
+    derived from; when one of them is restricted, so is the new version.
 
     Returns the version and whether it is new: content identical to the latest version
     adds nothing. The file is copied in before the version becomes visible, so a
     failure leaves neither a row nor a file behind.
     """
+    # policies and restrictions build on this module; imported late on purpose
+    from seedbed.privacy import protect, restrictions
+
     check_name(name)
     if source not in SOURCES:
         raise Invalid(f"Source {source!r} is unknown; use one of {', '.join(SOURCES)}.")
+    derived_from = restrictions.resolve_parents(workspace, parents or [])
+    protected = protect.protect(workspace, name, parquet, content_hash)
+    try:
+        return _publish_protected(
+            workspace, name, protected, source, source_detail, author, description, derived_from
+        )
+    finally:
+        if protected.path != parquet:
+            protected.path.unlink(missing_ok=True)
+
+
+def _publish_protected(
+    workspace: Workspace,
+    name: str,
+    protected: Protected,
+    source: str,
+    source_detail: dict[str, Any] | None,
+    author: str,
+    description: str,
+    parents: list[tuple[int, int, str]],
+) -> tuple[DatasetVersion, bool]:
+    from seedbed.privacy import restrictions, scans
+
+    parquet, content_hash = protected.path, protected.content_hash
     rows, columns = parquet_schema(parquet)
     size = parquet.stat().st_size
     now = now_ms()
@@ -201,6 +237,21 @@ def publish_parquet(
             connection.execute(
                 datasets.update().where(datasets.c.id == dataset_id).values(updated_at=now)
             )
+            published = DatasetVersion(
+                name, number, content_hash, rows, size, columns, source, {}, key, author, now, ""
+            )
+            # the classification commits with the version: never visible without it
+            scans.record_ingest(connection, dataset_id, published, protected)
+            if protected.scan is None:
+                restrictions.add(
+                    connection,
+                    dataset_id,
+                    number,
+                    "scan_failed",
+                    f"its PII scan failed ({protected.error[:300]}), so what it holds is unknown",
+                )
+            restrictions.record_parents(connection, dataset_id, number, parents)
+            protected.store_tokens(connection)
             workspace.artifacts.move_in(parquet, key)  # inside the transaction: all or nothing
     except IntegrityError as exc:
         if key:
@@ -213,13 +264,17 @@ def publish_parquet(
             workspace.artifacts.delete(key)
         raise
     audit.record(
-        workspace, author or None, "dataset.publish", f"{name}/{number}", source=source, rows=rows
+        workspace,
+        author or None,
+        "dataset.publish",
+        f"{name}/{number}",
+        source=source,
+        rows=rows,
+        pii={column: action for column, action in sorted(protected.actions.items())},
     )
-    # checks and scans build on this module; imported late on purpose
+    # checks build on this module; imported late on purpose
     from seedbed.data import checks
-    from seedbed.privacy import scans
 
-    scans.scan_after_publish(workspace, name, number)  # never raises: a failure is recorded
     checks.run_for_version(workspace, name, number)
     return get_version(workspace, name, number), True
 
@@ -307,11 +362,17 @@ def local_parquet(workspace: Workspace, version: DatasetVersion) -> Iterator[Pat
         yield target
 
 
-def sample(workspace: Workspace, version: DatasetVersion, rows: int = 50) -> pa.Table:
-    """The first `rows` rows of a version."""
+def sample(
+    workspace: Workspace, version: DatasetVersion, rows: int = 50, leave_out: tuple[str, ...] = ()
+) -> pa.Table:
+    """The first `rows` rows of a version, without the columns in `leave_out`."""
+    kept = [c.name for c in version.columns if c.name not in leave_out]
+    if not kept:
+        return pa.table({})
+    select = ", ".join('"' + name.replace('"', '""') + '"' for name in kept)
     with local_parquet(workspace, version) as path, duckdb.connect() as connection:
         return connection.sql(
-            f"select * from read_parquet('{_literal(path)}') limit {max(0, int(rows))}"
+            f"select {select} from read_parquet('{_literal(path)}') limit {max(0, int(rows))}"
         ).to_arrow_table()
 
 

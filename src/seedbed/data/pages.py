@@ -5,16 +5,21 @@ from __future__ import annotations
 import json
 from urllib.parse import quote
 
+import pyarrow as pa
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
+from seedbed.auth.users import User
 from seedbed.data import checks, profiles, sources
 from seedbed.data import datasets as dataset_service
 from seedbed.data.datasets import DatasetVersion
+from seedbed.data.profiling import Profile
 from seedbed.data.quality import dump_checks_yaml, parse_checks_yaml
 from seedbed.data.routes import PREVIEW_ROWS, preview_rows
 from seedbed.data.uploads import TYPES
 from seedbed.errors import Conflict, Invalid, NotFound
+from seedbed.privacy import access
+from seedbed.privacy import pages as privacy_pages
 from seedbed.privacy import scans as pii_scans
 from seedbed.web.deps import AdminUser, CsrfChecked, CurrentUser, EditorUser, WorkspaceDep
 from seedbed.web.templating import render
@@ -59,18 +64,24 @@ def dataset_page(
     if not dataset.versions:
         raise NotFound(f"Dataset {name!r} has no versions left.")
     current = dataset_service.get_version(workspace, name, version)
-    return _dataset_page(request, workspace, name, current, yaml_text=None, error=None)
+    return _dataset_page(request, workspace, user, name, current, yaml_text=None, error=None)
 
 
 def _dataset_page(
     request: Request,
     workspace: WorkspaceDep,
+    user: User,
     name: str,
     current: DatasetVersion,
     yaml_text: str | None,
     error: str | None,
 ) -> Response:
-    sample = dataset_service.sample(workspace, current, PREVIEW_ROWS)
+    privacy = privacy_pages.dataset_privacy(workspace, user, current)
+    sample = (
+        dataset_service.sample(workspace, current, PREVIEW_ROWS, privacy.access.withheld)
+        if privacy.refusal is None
+        else pa.table({})
+    )
     defined = checks.get_checks(workspace, name)
     return render(
         request,
@@ -78,6 +89,7 @@ def _dataset_page(
         status_code=400 if error else 200,
         dataset=dataset_service.get_dataset(workspace, name),
         current=current,
+        privacy=privacy,
         columns=sample.column_names,
         rows=preview_rows(sample),
         lineage=dataset_service.lineage(workspace, name, current.version),
@@ -100,7 +112,9 @@ async def save_checks(
         )
     except Invalid as exc:
         current = dataset_service.get_version(workspace, name)
-        return _dataset_page(request, workspace, name, current, yaml_text=text, error=str(exc))
+        return _dataset_page(
+            request, workspace, user, name, current, yaml_text=text, error=str(exc)
+        )
     return RedirectResponse(f"/ui/data/datasets/{quote(name)}#quality", status_code=303)
 
 
@@ -196,12 +210,18 @@ def profile_page(
     request: Request, name: str, version: int, workspace: WorkspaceDep, user: CurrentUser
 ) -> Response:
     current = dataset_service.get_version(workspace, name, version)
+    granted = access.check_read(workspace, user, current, "profile")
     profile = profiles.get_profile(workspace, current)
+    if granted.withheld:
+        shown = profiles.withhold(profile.to_dict(), granted.withheld)
+        shown["columns"] = [c for c in shown["columns"] if not c.get("withheld")]
+        profile = Profile.from_dict(shown)
     return render(
         request,
         "data/profile.html",
         current=current,
         profile=profile,
+        withheld=granted.withheld,
         # "</" would end the <script> block the JSON sits in.
         profile_json=json.dumps(profile.to_dict()).replace("</", "<\\/"),
     )

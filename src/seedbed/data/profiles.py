@@ -39,3 +39,26 @@ def column_summary(workspace: Workspace, version: DatasetVersion) -> list[dict[s
         stats.pop("histogram", None)
         summary.append(stats)
     return summary
+
+
+def withhold(profile: dict[str, Any], withheld: tuple[str, ...]) -> dict[str, Any]:
+    """A profile (as a dict) without the statistics of withheld columns: their min, max and
+    top values are their data. Correlations involving them go too."""
+    if not withheld:
+        return profile
+    hidden = set(withheld)
+    columns = [
+        {"name": c["name"], "type": c["type"], "kind": c.get("kind"), "withheld": True}
+        if c["name"] in hidden
+        else c
+        for c in profile["columns"]
+    ]
+    correlations = profile.get("correlations")
+    if correlations is not None:
+        keep = [i for i, name in enumerate(correlations["columns"]) if name not in hidden]
+        correlations = {
+            **correlations,
+            "columns": [correlations["columns"][i] for i in keep],
+            "matrix": [[correlations["matrix"][i][j] for j in keep] for i in keep],
+        }
+    return {**profile, "columns": columns, "correlations": correlations}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import os
 import tempfile
 from pathlib import Path
@@ -10,8 +12,15 @@ from pathlib import Path
 from cryptography.fernet import Fernet, InvalidToken
 
 from seedbed.errors import Invalid
+from seedbed.workspace import Workspace
 
+KEY_FILE = "secret.key"
 KEY_FILE_MODE = 0o600
+
+
+def secret_box(workspace: Workspace) -> SecretBox:
+    """The workspace's box: its key lives in the runtime folder, beside the server file."""
+    return SecretBox(workspace.runtime_dir / KEY_FILE)
 
 
 class SecretBox:
@@ -38,6 +47,13 @@ class SecretBox:
                 f"A stored credential cannot be decrypted with the workspace key {self.key_path} "
                 "(the key was replaced, or the credential is damaged): enter the credential again."
             ) from None
+
+    def derive(self, purpose: str) -> bytes:
+        """A 32-byte key for one purpose (keyed PII hashes, tokens), derived from the workspace
+        key, so it is the same on every start and changes only with the workspace key."""
+        self._key(create=True)
+        raw = self.key_path.read_bytes().strip()
+        return hmac.new(raw, f"seedbed:{purpose}".encode(), hashlib.sha256).digest()
 
     def _key(self, create: bool) -> Fernet:
         if self._fernet is None:

@@ -26,14 +26,12 @@ from seedbed.data.connectors.base import check_alias, quote_identifier
 from seedbed.data.connectors.files import FilesConnector
 from seedbed.data.datasets import DatasetVersion, check_name, publish_parquet
 from seedbed.data.sandbox import Sandbox
-from seedbed.data.secrets import SecretBox
+from seedbed.data.secrets import secret_box
 from seedbed.data.sql import QueryRunner
 from seedbed.data.tables import connectors as sources_table
 from seedbed.db import now_ms
 from seedbed.errors import Conflict, Invalid, NotFound
 from seedbed.workspace import Workspace
-
-KEY_FILE = "secret.key"
 
 
 @dataclass(frozen=True)
@@ -44,10 +42,6 @@ class Source:
     has_secret: bool
     created_by: str
     created_at: int
-
-
-def secret_box(workspace: Workspace) -> SecretBox:
-    return SecretBox(workspace.runtime_dir / KEY_FILE)
 
 
 def _source(row: RowMapping) -> Source:

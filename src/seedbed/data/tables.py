@@ -53,6 +53,22 @@ dataset_versions = Table(
     Index("ix_dataset_versions_hash", "dataset_id", "content_hash"),
 )
 
+# The versions a version was derived from (a query over datasets, an upload that names
+# its parents): restrictions follow these links.
+dataset_parents = Table(
+    "dataset_parents",
+    metadata,
+    Column("dataset_id", Integer, primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("parent_dataset_id", Integer, primary_key=True),
+    Column("parent_version", Integer, primary_key=True),
+    ForeignKeyConstraint(
+        ["dataset_id", "version"],
+        ["dataset_versions.dataset_id", "dataset_versions.version"],
+        ondelete="CASCADE",
+    ),
+)
+
 quality_checks = Table(
     "quality_checks",
     metadata,

@@ -341,8 +341,10 @@ def publish(
     columns: Iterable[UploadColumn] | None = None,
     author: str = "",
     description: str = "",
+    parents: list[str] | None = None,
 ) -> tuple[DatasetVersion, bool]:
-    """Convert a staged upload to Parquet with the chosen names and types, and publish it."""
+    """Convert a staged upload to Parquet with the chosen names and types, and publish it
+    (`parents`: the dataset versions it was derived from, NAME or NAME@VERSION)."""
     check_name(name)
     staged = get_staged(workspace, upload_id)
     chosen = _check_columns(staged, columns)
@@ -387,6 +389,7 @@ def publish(
             },
             author=author,
             description=description,
+            parents=parents,
         )
     finally:
         output.unlink(missing_ok=True)

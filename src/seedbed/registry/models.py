@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Mapping
@@ -33,6 +34,8 @@ class ModelVersion:
     created_by: str
     created_at: int
     aliases: list[str] = field(default_factory=list)
+    # how the run it came from saw personal data ("people v2: email (email)"); empty: it did not
+    trained_on_pii: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -291,7 +294,20 @@ def get_version(workspace: Workspace, name: str, version: int) -> ModelVersion:
         if row is None:
             raise NotFound(f"Model {name!r} has no version {version}.")
         aliases = [a for a, v in _aliases(connection, name).items() if v == version]
-    return _version(row, sorted(aliases))
+    return _flag_pii(workspace, [_version(row, sorted(aliases))])[0]
+
+
+def _flag_pii(workspace: Workspace, versions: list[ModelVersion]) -> list[ModelVersion]:
+    """Flag the versions whose runs read personal data (flags follow lineage)."""
+    from seedbed.privacy.restrictions import pii_inputs_of_runs  # privacy builds on the registry
+
+    runs = pii_inputs_of_runs(workspace, sorted({v.run_id for v in versions if v.run_id}))
+    return [
+        dataclasses.replace(v, trained_on_pii=runs[v.run_id])
+        if v.run_id is not None and runs.get(v.run_id)
+        else v
+        for v in versions
+    ]
 
 
 def resolve(workspace: Workspace, name: str, reference: str) -> ModelVersion:
@@ -375,9 +391,13 @@ def list_versions(workspace: Workspace, name: str) -> list[ModelVersion]:
             .all()
         )
         aliases = _aliases(connection, name)
-    return [
-        _version(row, sorted(a for a, v in aliases.items() if v == row["version"])) for row in rows
-    ]
+    return _flag_pii(
+        workspace,
+        [
+            _version(row, sorted(a for a, v in aliases.items() if v == row["version"]))
+            for row in rows
+        ],
+    )
 
 
 def versions_of_run(workspace: Workspace, run_id: str) -> list[ModelVersion]:

@@ -22,6 +22,8 @@ from seedbed.data.routes import router as data_router
 from seedbed.data.source_routes import router as source_router
 from seedbed.data.sources import SourceAttachments
 from seedbed.data.sql import QueryRunner
+from seedbed.privacy.pages import router as privacy_pages
+from seedbed.privacy.routes import router as privacy_router
 from seedbed.registry.loading import ModelLoader
 from seedbed.registry.routes import router as registry_router
 from seedbed.tracking.mlflow_api import include_mlflow_routes
@@ -91,6 +93,8 @@ def create_app(workspace: Workspace) -> FastAPI:
         auth_router,
         auth_pages,
         audit_router,
+        privacy_router,
+        privacy_pages,
     ):
         app.include_router(router)
     include_mlflow_routes(app, errors.install)
