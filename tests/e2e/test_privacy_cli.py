@@ -79,21 +79,42 @@ def test_policies_uploads_and_reviews_through_the_server(
     assert back.returncode == 0, back.stderr
     assert json.loads(back.stdout) == {frame["email"][3]: "user3@example.org"}
 
-    # vic derives features from people: restricted until someone with pii reviews them
+    # vic, without pii, never saw the restricted columns: what he derives is not restricted
     with sb.connect(url=server.url, token=token["token"]) as ws:
         with pytest.warns(WithheldColumnsWarning, match="card"):
             read = ws.datasets.read("people")
         features = read.assign(big=read["spend"] > 20)[["id", "big"]]
         published = ws.datasets.upload(features, "features", parents=["people@1"])
         assert published["created"]
-        with pytest.raises(sb.errors.Forbidden, match="derived from restricted data"):
-            ws.datasets.read("features")
-        with pytest.raises(sb.errors.Forbidden, match="pii permission"):
-            ws.datasets.review("features", 1)
-    reviewed = run("data", "review", "features", "--version", "1", "--note", "ok", env=admin)
-    assert reviewed.returncode == 0, reviewed.stderr
-    with sb.connect(url=server.url, token=token["token"]) as ws:
         assert len(ws.datasets.read("features")) == 30
+        # in SQL too, the restricted column is not there for him
+        seen = ws.sql('select * from datasets."people@1" order by id')
+        assert list(seen.columns) == ["id", "email", "spend"]
+        with pytest.raises(sb.errors.Invalid, match="card"):
+            ws.sql("select card from datasets.people")
+    # the admin (pii) snapshots a query over people: restricted until reviewed
+    with sb.connect(url=server.url, token=server.token) as ws:
+        made = ws.datasets.from_query("cards", "select id, card from datasets.people")
+        assert made["created"]
+    with sb.connect(url=server.url, token=token["token"]) as ws:
+        with pytest.raises(sb.errors.Forbidden, match="derived from restricted data"):
+            ws.datasets.read("cards")
+        with pytest.raises(sb.errors.Forbidden, match="derived from restricted data"):
+            ws.sql("select count(*) from datasets.cards")
+        with pytest.raises(sb.errors.Forbidden, match="pii permission"):
+            ws.datasets.review("cards", 1)
+    reviewed = run("data", "review", "cards", "--version", "1", "--note", "ok", env=admin)
+    assert reviewed.returncode == 0, reviewed.stderr
+    # reviewed, the version opens up; its own card column is still restricted by the scan
+    with (
+        sb.connect(url=server.url, token=token["token"]) as ws,
+        pytest.warns(WithheldColumnsWarning, match="card"),
+    ):
+        assert list(ws.datasets.read("cards").columns) == ["id"]
     events = json.loads(run("audit", "list", "--json", "--limit", "100", env=admin).stdout)
     actions = {e["action"] for e in events}
     assert {"privacy.policy", "privacy.detokenize", "dataset.review"} <= actions
+    purposes = {
+        e["detail"].get("purpose") for e in events if e["action"] == "dataset.read_restricted"
+    }
+    assert "sql" in purposes

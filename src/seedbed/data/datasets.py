@@ -131,7 +131,8 @@ def publish_parquet(
     The file is scanned for PII first and the dataset's policy applied to it (blocked,
     columns dropped, masked, hashed, tokenized or restricted), so raw PII never lands where
     the policy forbids it. `parents` ("name" or "name@version") are the versions it was
-    derived from; when one of them is restricted, so is the new version.
+    derived from; when one of them is restricted and the author could read it (has the
+    pii permission, or is unknown), so is the new version.
 
     Returns the version and whether it is new: content identical to the latest version
     adds nothing. The file is copied in before the version becomes visible, so a
@@ -144,10 +145,19 @@ def publish_parquet(
     if source not in SOURCES:
         raise Invalid(f"Source {source!r} is unknown; use one of {', '.join(SOURCES)}.")
     derived_from = restrictions.resolve_parents(workspace, parents or [])
+    tainted = bool(derived_from) and restrictions.could_read_pii(workspace, author)
     protected = protect.protect(workspace, name, parquet, content_hash)
     try:
         return _publish_protected(
-            workspace, name, protected, source, source_detail, author, description, derived_from
+            workspace,
+            name,
+            protected,
+            source,
+            source_detail,
+            author,
+            description,
+            derived_from,
+            tainted,
         )
     finally:
         if protected.path != parquet:
@@ -163,6 +173,7 @@ def _publish_protected(
     author: str,
     description: str,
     parents: list[tuple[int, int, str]],
+    tainted: bool,
 ) -> tuple[DatasetVersion, bool]:
     from seedbed.privacy import restrictions, scans
 
@@ -250,7 +261,7 @@ def _publish_protected(
                     "scan_failed",
                     f"its PII scan failed ({protected.error[:300]}), so what it holds is unknown",
                 )
-            restrictions.record_parents(connection, dataset_id, number, parents)
+            restrictions.record_parents(connection, dataset_id, number, parents, tainted)
             protected.store_tokens(connection)
             workspace.artifacts.move_in(parquet, key)  # inside the transaction: all or nothing
     except IntegrityError as exc:

@@ -92,7 +92,13 @@ def api_sql(
     timeout_s = body.timeout_s or settings.sql_timeout_s
     if body.format == "arrow":
         schema, batches = runner.stream(
-            body.query, user.username, user.is_admin, timeout_s, body.query_id, limit=body.limit
+            body.query,
+            user.username,
+            user.is_admin,
+            timeout_s,
+            body.query_id,
+            limit=body.limit,
+            reader=user,
         )
         return StreamingResponse(arrow_stream(schema, batches), media_type=ARROW_STREAM)
     limit = min(
@@ -100,7 +106,13 @@ def api_sql(
     )
     # One row more than shown tells whether the limit cut the result.
     table = runner.run(
-        body.query, user.username, user.is_admin, timeout_s, body.query_id, limit=limit + 1
+        body.query,
+        user.username,
+        user.is_admin,
+        timeout_s,
+        body.query_id,
+        limit=limit + 1,
+        reader=user,
     )
     truncated = table.num_rows > limit
     table = table.slice(0, limit)

@@ -103,7 +103,5 @@ def api_from_query(
     user: EditorUser,
 ) -> Published:
     """Publish the result of a warehouse query as the next version of a dataset."""
-    version, created = sources.snapshot_query(
-        workspace, runner, body.query, dataset, user.username, user.is_admin
-    )
+    version, created = sources.snapshot_query(workspace, runner, body.query, dataset, user)
     return Published(created=created, version=version)

@@ -21,6 +21,7 @@ from sqlalchemy import RowMapping, select
 from sqlalchemy.exc import IntegrityError
 
 from seedbed.auth import audit
+from seedbed.auth.users import User
 from seedbed.data.connectors import Connector, TableRef, make_connector
 from seedbed.data.connectors.base import check_alias, quote_identifier
 from seedbed.data.connectors.files import FilesConnector
@@ -160,6 +161,7 @@ def publish_stream(
     source: str,
     detail: Mapping[str, Any],
     user: str,
+    parents: list[str] | None = None,
 ) -> tuple[DatasetVersion, bool]:
     """Write Arrow batches to Parquet as they come, then publish with a content fingerprint."""
     with tempfile.TemporaryDirectory(prefix="seedbed-snapshot-") as folder:
@@ -168,7 +170,14 @@ def publish_stream(
             for batch in reader:
                 writer.write_batch(batch)
         return publish_parquet(
-            workspace, dataset, path, content_fingerprint(path), source, dict(detail), author=user
+            workspace,
+            dataset,
+            path,
+            content_fingerprint(path),
+            source,
+            dict(detail),
+            author=user,
+            parents=parents,
         )
 
 
@@ -228,11 +237,16 @@ def snapshot_query(
     runner: QueryRunner,
     sql: str,
     dataset: str,
-    user: str,
-    admin: bool,
+    user: User,
 ) -> tuple[DatasetVersion, bool]:
-    """Run a warehouse query (sources included) and publish its result as a dataset version."""
+    """Run a warehouse query (sources and datasets included) and publish its result as a
+    dataset version; the datasets it read become the version's parents."""
     check_name(dataset)
-    table = runner.run(sql, user, admin, workspace.settings.sql_timeout_s)
+    parents = runner.dataset_parents(sql)
+    table = runner.run(
+        sql, user.username, user.is_admin, workspace.settings.sql_timeout_s, reader=user
+    )
     reader = pa.RecordBatchReader.from_batches(table.schema, table.to_batches())
-    return publish_stream(workspace, dataset, reader, "query", {"query": sql}, user)
+    return publish_stream(
+        workspace, dataset, reader, "query", {"query": sql}, user.username, parents
+    )

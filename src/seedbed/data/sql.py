@@ -16,14 +16,18 @@ import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import duckdb
 import pyarrow as pa
 
+from seedbed.data import dataset_sql
 from seedbed.data.sandbox import Sandbox
 from seedbed.data.warehouse import Warehouse, quote_identifier
 from seedbed.errors import Forbidden, Invalid, NotFound
+
+if TYPE_CHECKING:
+    from seedbed.auth.users import User
 
 
 class SourceAccess(Protocol):
@@ -34,6 +38,16 @@ class SourceAccess(Protocol):
 
     def names(self) -> set[str]:
         """The names of the registered sources."""
+
+
+class DatasetAccess(Protocol):
+    """Makes datasets queryable as `datasets.NAME`, with what one reader may see of them."""
+
+    def attach(self, sandbox: Sandbox, references: set[str], reader: User | None) -> None:
+        """Attach the named dataset versions to a sandbox that is not locked yet."""
+
+    def parents(self, references: set[str]) -> list[str]:
+        """The versions the references stand for, as NAME@VERSION."""
 
 
 # Table functions a read-only user may call: none of them reads files or the network.
@@ -170,9 +184,15 @@ class QueryRunner:
     """Runs statements, each on its own warehouse cursor (or a sandbox when it names a
     registered source), so it can be interrupted."""
 
-    def __init__(self, warehouse: Warehouse, sources: SourceAccess | None = None) -> None:
+    def __init__(
+        self,
+        warehouse: Warehouse,
+        sources: SourceAccess | None = None,
+        datasets: DatasetAccess | None = None,
+    ) -> None:
         self.warehouse = warehouse
         self.sources = sources
+        self.datasets = datasets
         self._running: dict[str, RunningQuery] = {}
         self._lock = threading.Lock()
         self._shared: Sandbox | None = None
@@ -193,12 +213,14 @@ class QueryRunner:
         timeout_s: float,
         query_id: str | None = None,
         limit: int | None = None,
+        reader: User | None = None,
     ) -> pa.Table:
         """Run `sql` as `owner`; non-admins may only read. Stops after `timeout_s` seconds.
 
         With `limit`, a query's result is cut inside DuckDB, so a large table is not read whole.
+        `reader` decides what the query sees of the datasets it names (`datasets.NAME`).
         """
-        schema, batches = self.stream(sql, owner, admin, timeout_s, query_id, limit)
+        schema, batches = self.stream(sql, owner, admin, timeout_s, query_id, limit, reader=reader)
         return pa.Table.from_batches(list(batches), schema=schema)
 
     def _refs(self, sql: str) -> list[tuple[str, str, str]]:
@@ -209,12 +231,26 @@ class QueryRunner:
         names = {name for ref in refs for name in ref[:2] if name}
         return names & self.sources.names() if self.sources is not None and names else set()
 
-    def sandbox(self, sql: str) -> Sandbox:
-        """A private locked sandbox holding what `sql` names: warehouse tables and sources."""
+    def sandbox(self, sql: str, reader: User | None = None) -> Sandbox:
+        """A private locked sandbox holding what `sql` names: tables, sources, datasets."""
         refs = self._refs(sql)
-        return self._sandbox(refs, self._source_names(refs))
+        return self._sandbox(refs, self._source_names(refs), self._dataset_names(refs), reader)
 
-    def _sandbox(self, refs: list[tuple[str, str, str]], sources: set[str]) -> Sandbox:
+    def _dataset_names(self, refs: list[tuple[str, str, str]]) -> set[str]:
+        return dataset_sql.named_in(refs) if self.datasets is not None else set()
+
+    def dataset_parents(self, sql: str) -> list[str]:
+        """The dataset versions `sql` reads, as NAME@VERSION: a snapshot's lineage."""
+        names = self._dataset_names(self._refs(sql))
+        return self.datasets.parents(names) if self.datasets is not None and names else []
+
+    def _sandbox(
+        self,
+        refs: list[tuple[str, str, str]],
+        sources: set[str],
+        wanted: set[str] | None = None,
+        reader: User | None = None,
+    ) -> Sandbox:
         known = set(self.warehouse.table_names())
         home = self.warehouse.catalog
         plain = {t for c, s, t in refs if t in known and not c and s in ("", "main")}
@@ -224,6 +260,8 @@ class QueryRunner:
         try:
             if self.sources is not None and sources:
                 self.sources.attach_private(sandbox, sources)
+            if self.datasets is not None and wanted:
+                self.datasets.attach(sandbox, wanted, reader)
             if qualified:
                 sandbox.connection.execute(f"attach ':memory:' as {quote_identifier(home)}")
             sandbox.lock()
@@ -244,6 +282,7 @@ class QueryRunner:
         query_id: str | None = None,
         limit: int | None = None,
         batch_rows: int = 256 * 1024,
+        reader: User | None = None,
     ) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
         """Start a query and hand back its schema and its batches as DuckDB makes them.
 
@@ -260,7 +299,8 @@ class QueryRunner:
         # in a sandbox with the source attached and the tables it names streamed in.
         refs = self._refs(sql)
         sources = self._source_names(refs)
-        sandbox = self._sandbox(refs, sources) if sources else None
+        wanted = self._dataset_names(refs)
+        sandbox = self._sandbox(refs, sources, wanted, reader) if sources or wanted else None
         cursor = self.warehouse.cursor() if sandbox is None else sandbox.connection
         query = RunningQuery(query_id or uuid.uuid4().hex, owner, cursor, sandbox)
         with self._lock:
@@ -280,14 +320,14 @@ class QueryRunner:
                 return pa.schema([]), iter(())
             if limit is not None:
                 relation = relation.limit(limit)
-            reader = relation.to_arrow_reader(batch_rows)
+            arrow = relation.to_arrow_reader(batch_rows)
         except BaseException as exc:
             cleanup.close()
             explained = self._explain(exc, query, timeout_s)
             if explained is exc:
                 raise
             raise explained from exc
-        return reader.schema, self._batches(reader, query, timeout_s, cleanup)
+        return arrow.schema, self._batches(arrow, query, timeout_s, cleanup)
 
     def _batches(
         self,

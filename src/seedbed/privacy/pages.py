@@ -19,7 +19,7 @@ from seedbed.privacy import access, policies, restrictions
 from seedbed.privacy.detection import TYPES
 from seedbed.privacy.policies import ACTIONS, Rule
 from seedbed.privacy.restrictions import Restriction
-from seedbed.web.deps import AdminUser, CsrfChecked, CurrentUser, WorkspaceDep
+from seedbed.web.deps import AdminUser, CsrfChecked, PiiUser, WorkspaceDep
 from seedbed.web.templating import render
 from seedbed.workspace import Workspace
 
@@ -118,7 +118,7 @@ async def save_dataset_policy(
 
 @router.post("/ui/data/datasets/{name}/versions/{version}/review", dependencies=[CsrfChecked])
 async def review_version(
-    request: Request, name: str, version: int, workspace: WorkspaceDep, user: CurrentUser
+    request: Request, name: str, version: int, workspace: WorkspaceDep, user: PiiUser
 ) -> Response:
     form = await request.form()
     restrictions.review(workspace, user, name, version, str(form.get("note") or ""))

@@ -14,13 +14,13 @@ from sqlalchemy import and_, select
 from sqlalchemy.engine import Connection
 
 from seedbed.auth import audit
-from seedbed.auth.permissions import require
-from seedbed.auth.users import User
+from seedbed.auth.permissions import can, require
+from seedbed.auth.users import User, get_user_by_name
 from seedbed.data import datasets
 from seedbed.data.tables import dataset_parents
 from seedbed.data.tables import datasets as datasets_table
 from seedbed.db import now_ms
-from seedbed.errors import Invalid
+from seedbed.errors import Invalid, NotFound
 from seedbed.privacy.tables import pii_columns, pii_restrictions
 from seedbed.tracking.tables import run_inputs
 from seedbed.workspace import Workspace
@@ -125,11 +125,26 @@ def restricted_parents(connection: Connection, parents: list[tuple[int, int, str
     return found
 
 
+def could_read_pii(workspace: Workspace, author: str) -> bool:
+    """Whether the publisher could have read restricted data: a user without the pii
+    permission never got restricted columns, so what they derive cannot hold them. An
+    unknown publisher (the system, a deleted user) is taken to have read everything."""
+    try:
+        return can(get_user_by_name(workspace, author), "read_pii")
+    except NotFound:
+        return True
+
+
 def record_parents(
-    connection: Connection, dataset_id: int, version: int, parents: list[tuple[int, int, str]]
+    connection: Connection,
+    dataset_id: int,
+    version: int,
+    parents: list[tuple[int, int, str]],
+    tainted: bool = True,
 ) -> None:
     """Link a new version to the versions it was derived from, and restrict it when any of
-    them is restricted: the flag follows lineage until someone with `pii` reviews it."""
+    them is restricted and the publisher could read it (`tainted`): the flag follows
+    lineage until someone with `pii` reviews it."""
     for parent_id, parent_version, _ in parents:
         connection.execute(
             dataset_parents.insert().values(
@@ -139,7 +154,7 @@ def record_parents(
                 parent_version=parent_version,
             )
         )
-    restricted = restricted_parents(connection, parents)
+    restricted = restricted_parents(connection, parents) if tainted else []
     if restricted:
         add(
             connection,

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from seedbed.data import datasets
 from seedbed.privacy import policies, restrictions, vault
 from seedbed.privacy.policies import ACTIONS, Rule
-from seedbed.web.deps import AdminUser, CurrentUser, WorkspaceDep
+from seedbed.web.deps import AdminUser, CurrentUser, PiiUser, WorkspaceDep
 
 router = APIRouter(tags=["privacy"])
 
@@ -86,7 +86,7 @@ def api_restriction(
 
 @router.post("/api/v1/datasets/{name}/versions/{version}/review")
 def api_review(
-    name: str, version: int, body: ReviewRequest, workspace: WorkspaceDep, user: CurrentUser
+    name: str, version: int, body: ReviewRequest, workspace: WorkspaceDep, user: PiiUser
 ) -> dict[str, Any]:
     """Lift a version's restriction after review (needs the pii permission)."""
     return restrictions.review(workspace, user, name, version, body.note).to_dict()
@@ -94,7 +94,7 @@ def api_review(
 
 @router.post("/api/v1/privacy/detokenize")
 def api_detokenize(
-    body: TokensRequest, workspace: WorkspaceDep, user: CurrentUser
+    body: TokensRequest, workspace: WorkspaceDep, user: PiiUser
 ) -> dict[str, str | None]:
     """The original values of tokens (needs the pii permission; every call is audited)."""
     return vault.detokenize(workspace, user, body.tokens)

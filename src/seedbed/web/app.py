@@ -17,6 +17,7 @@ from seedbed.auth.login import LoginThrottle
 from seedbed.auth.pages import router as auth_pages
 from seedbed.auth.routes import router as auth_router
 from seedbed.data.dataset_routes import router as dataset_router
+from seedbed.data.dataset_sql import DatasetTables
 from seedbed.data.pages import router as data_pages
 from seedbed.data.routes import router as data_router
 from seedbed.data.source_routes import router as source_router
@@ -76,7 +77,9 @@ def create_app(workspace: Workspace) -> FastAPI:
     app.state.templates = make_templates()
     app.state.model_loader = ModelLoader(workspace)
     app.state.login_throttle = LoginThrottle()
-    app.state.query_runner = QueryRunner(workspace.warehouse, SourceAttachments(workspace))
+    app.state.query_runner = QueryRunner(
+        workspace.warehouse, SourceAttachments(workspace), DatasetTables(workspace)
+    )
     errors.install(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for router in (

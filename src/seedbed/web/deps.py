@@ -40,6 +40,11 @@ def get_admin(user: Annotated[User, Depends(get_user)]) -> User:
     return user
 
 
+def get_pii_reader(user: Annotated[User, Depends(get_user)]) -> User:
+    require(user, "read_pii")
+    return user
+
+
 def get_login_throttle(request: Request) -> LoginThrottle:
     throttle: LoginThrottle = request.app.state.login_throttle
     return throttle
@@ -59,6 +64,7 @@ WorkspaceDep = Annotated[Workspace, Depends(get_workspace)]
 CurrentUser = Annotated[User, Depends(get_user)]
 EditorUser = Annotated[User, Depends(get_editor)]
 AdminUser = Annotated[User, Depends(get_admin)]
+PiiUser = Annotated[User, Depends(get_pii_reader)]
 QueryRunnerDep = Annotated[QueryRunner, Depends(get_query_runner)]
 ModelLoaderDep = Annotated[ModelLoader, Depends(get_model_loader)]
 LoginThrottleDep = Annotated[LoginThrottle, Depends(get_login_throttle)]

@@ -23,7 +23,7 @@ from seedbed.errors import Conflict, Invalid, NotFound
 
 DEFAULT_BATCH_ROWS = 65_536
 ALIAS_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}\Z")
-RESERVED_ALIASES = frozenset({"memory", "system", "temp", "main", "source"})
+RESERVED_ALIASES = frozenset({"memory", "system", "temp", "main", "source", "datasets"})
 SYSTEM_SCHEMAS = frozenset({"information_schema", "pg_catalog"})
 SCRATCH_ALIAS = "source"
 # Scratch databases only read the source: nothing may be fetched from the internet.
