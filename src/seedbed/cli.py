@@ -10,6 +10,7 @@ import typer
 from seedbed.auth.audit_cli import app as audit_app
 from seedbed.auth.cli import app as users_app
 from seedbed.cli_output import console, fail
+from seedbed.compute.cli import app as jobs_app
 from seedbed.data.cli import app as data_app
 from seedbed.errors import SeedbedError
 from seedbed.privacy.cli import app as privacy_app
@@ -28,6 +29,7 @@ app.add_typer(models_app, name="models")
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
 app.add_typer(privacy_app, name="privacy")
+app.add_typer(jobs_app, name="jobs")
 
 WorkspaceOption = Annotated[
     Path | None,

@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from seedbed import errors
 from seedbed.client_data import DatasetsClient, SourcesClient, chunks
+from seedbed.client_jobs import JobsClient
 from seedbed.client_runs import ActiveRun, DatasetInput, start_run
 from seedbed.runtime import read_runtime
 
@@ -91,6 +92,7 @@ class Client:
         self.models = ModelsClient(self)
         self.datasets = DatasetsClient(self)
         self.sources = SourcesClient(self)
+        self.jobs = JobsClient(self)
         self._active: builtins.list[ActiveRun] = []
 
     def __repr__(self) -> str:

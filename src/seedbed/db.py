@@ -33,6 +33,7 @@ TABLE_MODULES = (
     "seedbed.tracking.tables",
     "seedbed.registry.tables",
     "seedbed.privacy.tables",
+    "seedbed.compute.tables",
 )
 
 workspace_meta = Table(

@@ -27,6 +27,8 @@ ENVIRONMENT_HASH = "seedbed.environment_lock"  # sha256 of environment/requireme
 RESOURCE_PROFILE = "seedbed.resource_profile"
 REQUIREMENTS_ARTIFACT = "environment/requirements.txt"
 PROFILE_VARIABLE = "SEEDBED_PROFILE"
+JOB_VARIABLE = "SEEDBED_JOB_ID"
+JOB_TAG = "seedbed.job_id"
 
 
 def context_tags(main_file: str | None = None) -> dict[str, str]:
@@ -45,6 +47,9 @@ def context_tags(main_file: str | None = None) -> dict[str, str]:
     profile = os.environ.get(PROFILE_VARIABLE, "").strip()
     if profile:
         tags[RESOURCE_PROFILE] = profile
+    job = os.environ.get(JOB_VARIABLE, "").strip()
+    if job:
+        tags[JOB_TAG] = job  # links the run to the seedbed job it ran in
     return tags
 
 

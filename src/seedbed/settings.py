@@ -7,7 +7,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -21,10 +21,44 @@ SETTINGS_FILE = "seedbed.toml"
 DEFAULT_WORKSPACE = Path("workspace")
 
 
+class ProfileSpec(BaseModel):
+    """A resource profile as settings give it: `cpus` a number or "all"; `memory` bytes,
+    a size such as "2GiB", or a share of the machine such as "75%"; `gpus` whole devices."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cpus: float | str = 1
+    memory: int | str = "2GiB"
+    gpus: int = Field(default=0, ge=0)
+    description: str = ""
+
+
+DEFAULT_PROFILES = {
+    "small": ProfileSpec(cpus=1, memory="2GiB", description="A quick CPU job."),
+    "large": ProfileSpec(cpus="all", memory="75%", description="All CPUs, 75% of memory."),
+    "gpu": ProfileSpec(cpus=4, memory="16GiB", gpus=1, description="One GPU, 4 CPUs."),
+}
+
+
+class ComputeSettings(BaseModel):
+    """Where jobs run (`[compute]` in seedbed.toml, SEEDBED_COMPUTE__<KEY> in the environment)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    backend: str = Field(default="local", pattern="^(local|ray)$")
+    ray_address: str | None = None  # the Ray dashboard's URL, e.g. http://127.0.0.1:8265
+    profiles: dict[str, ProfileSpec] = Field(default_factory=lambda: dict(DEFAULT_PROFILES))
+    default_profile: str = "small"
+    job_timeout_s: float | None = Field(default=None, gt=0)  # a job's default timeout; None: none
+    gpu_ids: list[int] | None = None  # local GPUs jobs may use; None: found with nvidia-smi
+
+
 class Settings(BaseSettings):
     """Every knob seedbed has. Each field is documented in docs/settings.md."""
 
-    model_config = SettingsConfigDict(env_prefix="SEEDBED_", extra="forbid", validate_default=True)
+    model_config = SettingsConfigDict(
+        env_prefix="SEEDBED_", env_nested_delimiter="__", extra="forbid", validate_default=True
+    )
 
     workspace: Path = Field(
         DEFAULT_WORKSPACE, description="Folder holding the workspace's data and metadata."
@@ -81,6 +115,10 @@ class Settings(BaseSettings):
         14 * 24 * 3600, ge=60, description="How long a browser login lasts, in seconds."
     )
     log_level: str = Field("info", description="Server log level: debug, info, warning, error.")
+    compute: ComputeSettings = Field(
+        default_factory=lambda: ComputeSettings(),
+        description="Jobs: backend (local or ray), ray_address, resource profiles, timeouts.",
+    )
 
     @field_validator("log_level")
     @classmethod

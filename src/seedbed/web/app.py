@@ -16,6 +16,9 @@ from seedbed.auth.audit_routes import router as audit_router
 from seedbed.auth.login import LoginThrottle
 from seedbed.auth.pages import router as auth_pages
 from seedbed.auth.routes import router as auth_router
+from seedbed.compute.jobs import JobService, make_executor
+from seedbed.compute.pages import router as compute_pages
+from seedbed.compute.routes import router as compute_router
 from seedbed.data.dataset_routes import router as dataset_router
 from seedbed.data.dataset_sql import DatasetTables
 from seedbed.data.pages import router as data_pages
@@ -64,8 +67,11 @@ def allowed_hosts(workspace: Workspace) -> list[str]:
     return sorted(hosts)
 
 
-def create_app(workspace: Workspace) -> FastAPI:
-    """The whole web application for one workspace. No module-level state."""
+def create_app(workspace: Workspace, server_url: str = "http://127.0.0.1") -> FastAPI:
+    """The whole web application for one workspace. No module-level state.
+
+    `server_url` is where jobs reach the server (they get it as SEEDBED_URL).
+    """
     app = FastAPI(
         title="seedbed",
         version=__version__,
@@ -77,6 +83,7 @@ def create_app(workspace: Workspace) -> FastAPI:
     app.state.templates = make_templates()
     app.state.model_loader = ModelLoader(workspace)
     app.state.login_throttle = LoginThrottle()
+    app.state.jobs = JobService(workspace, make_executor(workspace), server_url)
     app.state.query_runner = QueryRunner(
         workspace.warehouse, SourceAttachments(workspace), DatasetTables(workspace)
     )
@@ -98,6 +105,8 @@ def create_app(workspace: Workspace) -> FastAPI:
         audit_router,
         privacy_router,
         privacy_pages,
+        compute_router,
+        compute_pages,
     ):
         app.include_router(router)
     include_mlflow_routes(app, errors.install)

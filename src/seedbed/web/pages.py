@@ -178,18 +178,6 @@ def notebooks_page(request: Request, workspace: WorkspaceDep, user: CurrentUser)
     )
 
 
-@router.get("/ui/jobs")
-def jobs_page(request: Request, user: CurrentUser) -> Response:
-    return render(
-        request,
-        "section.html",
-        section="Jobs",
-        files=None,
-        folder=None,
-        note="No jobs have run in this workspace.",
-    )
-
-
 @router.get("/ui/environment")
 def environment_page(request: Request, user: CurrentUser) -> Response:
     packages = sorted(

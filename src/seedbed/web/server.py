@@ -65,9 +65,10 @@ def serve(settings: Settings, demo: bool, say: Say) -> None:
                 demo_builder.build(workspace, progress=say)
             from seedbed.web.app import create_app
 
-            app = create_app(workspace)
             sock = bind(settings.host, settings.port)
             url = base_url(settings, sock.getsockname()[1])
+            app = create_app(workspace, server_url=url)
+            app.state.jobs.ensure_started()  # reconciles the jobs an earlier server left
             write_runtime(workspace.root, url, token_file(workspace))
             try:
                 say(f"seedbed is serving {workspace.root} at {url}")
@@ -78,6 +79,7 @@ def serve(settings: Settings, demo: bool, say: Say) -> None:
                 _Server(config).run(sockets=[sock])
             finally:
                 sock.close()
+                app.state.jobs.close()  # running jobs go on; the next start reconciles them
                 remove_runtime(workspace.root)
                 say("seedbed stopped.")
     finally:

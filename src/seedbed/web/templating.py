@@ -17,7 +17,7 @@ from seedbed.web.csrf import csrf_token
 PACKAGE = Path(__file__).resolve().parent.parent
 TEMPLATE_DIRS = [PACKAGE / "web" / "templates"] + [
     PACKAGE / domain / "templates"
-    for domain in ("data", "tracking", "registry", "apps", "auth", "privacy")
+    for domain in ("data", "tracking", "registry", "apps", "auth", "privacy", "compute")
 ]
 
 NAV = [
