@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import base64
 import builtins
+import sys
+import sysconfig
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from seedbed import errors
@@ -112,6 +115,32 @@ class Job:
         return found
 
 
+def _pickle(function: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> bytes:
+    """cloudpickle, with the function's own module sent by value when it is the user's code
+    (a script or notebook folder, not an installed package): the job could not import it."""
+    import cloudpickle
+
+    module = sys.modules.get(getattr(function, "__module__", "") or "")
+    by_value = module is not None and module.__name__ != "__main__" and _users_code(module)
+    if by_value:
+        cloudpickle.register_pickle_by_value(module)
+    try:
+        return bytes(cloudpickle.dumps((function, args, kwargs)))
+    finally:
+        if by_value:
+            cloudpickle.unregister_pickle_by_value(module)
+
+
+def _users_code(module: ModuleType) -> bool:
+    file = getattr(module, "__file__", None)
+    if not file:
+        return False
+    parts = Path(file).resolve().parts
+    installed = {"site-packages", "dist-packages"} & set(parts)
+    standard = Path(file).resolve().is_relative_to(Path(sysconfig.get_paths()["stdlib"]).resolve())
+    return not installed and not standard
+
+
 def _size(
     profile: str | None,
     cpus: float | None,
@@ -157,9 +186,7 @@ class JobsClient:
     ) -> Job:
         """Run `function(*args, **kwargs)` as a job (cloudpickled: closures and lambdas
         work; modules it imports must exist in the server's environment or lib/)."""
-        import cloudpickle
-
-        payload = base64.b64encode(cloudpickle.dumps((function, args, kwargs))).decode("ascii")
+        payload = base64.b64encode(_pickle(function, args, kwargs)).decode("ascii")
         size = _size(profile, cpus, memory, gpus, timeout_s, max_retries, name)
         default = getattr(function, "__name__", "function")
         return self._submit(

@@ -76,6 +76,7 @@ class Job:
     gpu_ids: list[int]
     message: str
     outputs: dict[str, str] = field(default_factory=dict)
+    pid: int | None = None  # local jobs: the shim leading the job's process group
 
     @property
     def final(self) -> bool:
@@ -113,6 +114,7 @@ def _job(row: Any) -> Job:
         gpu_ids=json.loads(row["gpu_ids"]),
         message=row["message"],
         outputs=json.loads(row["outputs"]),
+        pid=row.get("pid"),
     )
 
 

@@ -306,7 +306,10 @@ class LocalExecutor:
             job.shim = shim
             job.status = replace(job.status, pid=shim.pid, started_at=int(time.time() * 1000))
             status = replace(job.status)
+            stop = job.cancel_requested  # cancelled while it was being started
         self._listener(spec.job_id, status)
+        if stop:
+            threading.Thread(target=self._stop_group, args=(shim.pid,), daemon=True).start()
         threading.Thread(target=self._wait, args=(job, shim), daemon=True).start()
 
     def _wait(self, job: _Job, shim: subprocess.Popen[bytes]) -> None:
