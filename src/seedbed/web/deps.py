@@ -1,4 +1,8 @@
-"""Dependency aliases so route signatures read like prose (WorkspaceDep, CurrentUser)."""
+"""Dependency aliases so route signatures read like prose (WorkspaceDep, CurrentUser).
+
+The dependencies are `async def` although they never await: each only reads what the app or
+the auth middleware already holds, and FastAPI runs a plain `def` dependency in its threadpool,
+a thread hop per dependency per request."""
 
 from __future__ import annotations
 
@@ -16,12 +20,12 @@ from seedbed.web.csrf import verify_csrf_form
 from seedbed.workspace import Workspace
 
 
-def get_workspace(request: Request) -> Workspace:
+async def get_workspace(request: Request) -> Workspace:
     workspace: Workspace = request.app.state.workspace
     return workspace
 
 
-def get_user(request: Request) -> User:
+async def get_user(request: Request) -> User:
     """The logged-in user, who may read (every role may)."""
     user = getattr(request.state, "user", None)
     if not isinstance(user, User):
@@ -30,32 +34,32 @@ def get_user(request: Request) -> User:
     return user
 
 
-def get_editor(user: Annotated[User, Depends(get_user)]) -> User:
+async def get_editor(user: Annotated[User, Depends(get_user)]) -> User:
     require(user, "write")
     return user
 
 
-def get_admin(user: Annotated[User, Depends(get_user)]) -> User:
+async def get_admin(user: Annotated[User, Depends(get_user)]) -> User:
     require(user, "admin")
     return user
 
 
-def get_pii_reader(user: Annotated[User, Depends(get_user)]) -> User:
+async def get_pii_reader(user: Annotated[User, Depends(get_user)]) -> User:
     require(user, "read_pii")
     return user
 
 
-def get_login_throttle(request: Request) -> LoginThrottle:
+async def get_login_throttle(request: Request) -> LoginThrottle:
     throttle: LoginThrottle = request.app.state.login_throttle
     return throttle
 
 
-def get_query_runner(request: Request) -> QueryRunner:
+async def get_query_runner(request: Request) -> QueryRunner:
     runner: QueryRunner = request.app.state.query_runner
     return runner
 
 
-def get_model_loader(request: Request) -> ModelLoader:
+async def get_model_loader(request: Request) -> ModelLoader:
     loader: ModelLoader = request.app.state.model_loader
     return loader
 
