@@ -76,12 +76,19 @@ def upsert(
     keys: tuple[str, ...],
     update: tuple[str, ...] | None = None,
     where: Callable[[Table, Any], Any] | None = None,
-) -> None:
+) -> int | None:
     """Insert rows; where one with the same `keys` exists, set its `update` columns (only
     when `where(table, excluded)` holds), or keep it when `update` is None. One statement,
-    so concurrent writers cannot both insert (SQLite and PostgreSQL)."""
-    if rows:
-        connection.execute(_upsert(connection.dialect.name, table, keys, update, where), rows)
+    so concurrent writers cannot both insert (SQLite and PostgreSQL).
+
+    Returns how many rows were inserted or updated, or None where the driver cannot count
+    the rows of one statement run over many."""
+    if not rows:
+        return 0
+    result = connection.execute(_upsert(connection.dialect.name, table, keys, update, where), rows)
+    if len(rows) > 1 and not connection.dialect.supports_sane_multi_rowcount:
+        return None
+    return int(result.rowcount)
 
 
 @functools.lru_cache(maxsize=64)

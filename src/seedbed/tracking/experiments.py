@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, select
+from sqlalchemy import ColumnElement, and_, bindparam, exists, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -104,9 +104,16 @@ def create_experiment(
 
 def get_experiment(workspace: Workspace, experiment_id: int) -> Experiment:
     with workspace.engine.connect() as connection:
-        row = connection.execute(
-            select(experiments).where(experiments.c.id == experiment_id)
-        ).first()
+        return read_experiment(connection, experiment_id)
+
+
+# Built once: every run created reads its experiment (see runs.start_run).
+_EXPERIMENT = select(experiments).where(experiments.c.id == bindparam("experiment_id"))
+
+
+def read_experiment(connection: Connection, experiment_id: int) -> Experiment:
+    """get_experiment inside the caller's transaction."""
+    row = connection.execute(_EXPERIMENT, {"experiment_id": experiment_id}).first()
     if row is None:
         raise NotFound(f"No experiment with id {experiment_id}.")
     return _experiment(row)

@@ -10,9 +10,8 @@ import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
-from seedbed.db import in_or_equal
 from seedbed.errors import Invalid
 from seedbed.tracking.runs import _require_active_run
 from seedbed.tracking.tables import run_dataset_inputs
@@ -51,13 +50,24 @@ def log_dataset_inputs(workspace: Workspace, run_id: str, inputs: Sequence[Datas
             connection.execute(table.insert(), new)
 
 
+_OF_RUN = (
+    select(run_dataset_inputs)
+    .where(run_dataset_inputs.c.run_id == bindparam("run_id"))
+    .order_by(run_dataset_inputs.c.name)
+)
+
+
 def dataset_inputs(workspace: Workspace, run_ids: Sequence[str]) -> dict[str, list[DatasetInput]]:
     """The MLflow dataset inputs of each run."""
     found: dict[str, list[DatasetInput]] = {run_id: [] for run_id in run_ids}
     table = run_dataset_inputs
-    query = select(table).where(in_or_equal(table.c.run_id, run_ids)).order_by(table.c.name)
+    if len(run_ids) == 1:  # what the MLflow client's "View run" line reads: built once
+        query, bound = _OF_RUN, {"run_id": run_ids[0]}
+    else:
+        query = select(table).where(table.c.run_id.in_(run_ids)).order_by(table.c.name)
+        bound = {}
     with workspace.engine.connect() as connection:
-        for row in connection.execute(query).mappings():
+        for row in connection.execute(query, bound).mappings():
             values = {k: v for k, v in row.items() if k not in ("run_id", "tags")}
             found[row["run_id"]].append(DatasetInput(**values, tags=json.loads(row["tags"])))
     return found

@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import ColumnElement, RowMapping, Table, and_, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    RowMapping,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    or_,
+    select,
+)
 from sqlalchemy.engine import Connection
 
 from seedbed.auth import audit
 from seedbed.db import in_or_equal, insert_many, now_ms, upsert
 from seedbed.errors import Conflict, Invalid, NotFound
-from seedbed.tracking.experiments import get_experiment
+from seedbed.tracking.experiments import get_experiment, read_experiment
 from seedbed.tracking.tables import (
     latest_metrics,
     run_params,
@@ -96,39 +106,66 @@ def start_run(
     actor: str | None = None,
 ) -> Run:
     """Open a RUNNING run in an existing experiment; `actor` (default `user`) goes to the audit."""
-    experiment = get_experiment(workspace, experiment_id)
-    if experiment.lifecycle_stage != "active":
-        raise Invalid(f"Experiment {experiment.name!r} is deleted; restore it before logging.")
-    texts = _texts("Tag", tags or {}, MAX_TAG_VALUE)
-    name = name or texts.get(RUN_NAME_TAG, "")
-    if name:
-        _check_name(name)
-    if texts.get(RUN_NAME_TAG, name) != name:
-        raise Invalid(f"The run name {name!r} and the {RUN_NAME_TAG} tag differ; give one name.")
     run_id = uuid.uuid4().hex
-    run = Run(
-        id=run_id,
-        experiment_id=experiment_id,
-        name=name or run_id[:8],
-        user=user[:100],
-        status="RUNNING",
-        start_time=start_time or now_ms(),
-        end_time=None,
-        artifact_uri=workspace.artifacts.uri(f"runs/{run_id}/artifacts"),
-        tags=texts,
-    )
+    # One transaction, experiment check included: run creation is the hot path of MLflow clients.
     with workspace.engine.begin() as connection:
+        experiment = read_experiment(connection, experiment_id)
+        if experiment.lifecycle_stage != "active":
+            raise Invalid(f"Experiment {experiment.name!r} is deleted; restore it before logging.")
+        texts = _texts("Tag", tags or {}, MAX_TAG_VALUE)
+        name = name or texts.get(RUN_NAME_TAG, "")
+        if name:
+            _check_name(name)
+        if texts.get(RUN_NAME_TAG, name) != name:
+            raise Invalid(
+                f"The run name {name!r} and the {RUN_NAME_TAG} tag differ; give one name."
+            )
+        run = Run(
+            id=run_id,
+            experiment_id=experiment_id,
+            name=name or run_id[:8],
+            user=user[:100],
+            status="RUNNING",
+            start_time=start_time or now_ms(),
+            end_time=None,
+            artifact_uri=workspace.artifacts.uri(f"runs/{run_id}/artifacts"),
+            tags=texts,
+        )
         values = {k: v for k, v in asdict(run).items() if k not in ("params", "metrics", "tags")}
-        connection.execute(runs.insert().values(**values))
-        _write_tags(connection, run_id, texts)
+        connection.execute(runs.insert(), values)
+        # A new run has no tags to overwrite, and its name column already equals the tag.
+        insert_many(connection, run_tags, TAG_COLUMNS, [(run_id, k, v) for k, v in texts.items()])
         audit.append(
             connection, actor or user or None, "run.create", run_id, experiment=experiment.name
         )
     return run
 
 
+TAG_COLUMNS = ("run_id", "key", "value")  # of params too
+
+
+# Statements of the per-run hot paths, built once: making a statement and its cache key
+# anew costs SQLAlchemy two to four times what SQLite then spends running it.
+_RUN = select(runs).where(runs.c.id == bindparam("run_id"))
+
+
+@functools.cache
+def _of_one_run(table: Table, columns: tuple[str, ...]) -> Select[Any]:
+    return select(*(table.c[name] for name in columns)).where(table.c.run_id == bindparam("run_id"))
+
+
+def _of_runs(
+    connection: Connection, table: Table, columns: tuple[str, ...], ids: Sequence[str]
+) -> Iterable[tuple[Any, ...]]:
+    """`columns` of the rows of `table` that belong to the runs `ids`."""
+    if len(ids) == 1:
+        return connection.execute(_of_one_run(table, columns), {"run_id": ids[0]}).tuples()
+    found = [table.c[name] for name in columns]
+    return connection.execute(select(*found).where(table.c.run_id.in_(list(ids)))).tuples()
+
+
 def _require_run(connection: Connection, run_id: str) -> RowMapping:
-    row = connection.execute(select(runs).where(runs.c.id == run_id)).mappings().first()
+    row = connection.execute(_RUN, {"run_id": run_id}).mappings().first()
     if row is None:
         raise NotFound(f"No run with id {run_id!r}.")
     return row
@@ -243,7 +280,8 @@ def _insert_params(connection: Connection, run_id: str, params: dict[str, str]) 
     if not params:
         return
     rows = [{"run_id": run_id, "key": k, "value": v} for k, v in params.items()]
-    upsert(connection, run_params, rows, ("run_id", "key"))
+    if upsert(connection, run_params, rows, ("run_id", "key")) == len(rows):
+        return  # every param was new, so each holds the value given
     stored = dict(
         connection.execute(
             select(run_params.c.key, run_params.c.value).where(
@@ -310,7 +348,8 @@ def end_run(workspace: Workspace, run_id: str, status: str = "FINISHED") -> Run:
     """Close a run with a final status (FINISHED, FAILED or KILLED)."""
     if status not in STATUSES or status in ("RUNNING", "SCHEDULED"):
         raise Invalid(f"A run ends as FINISHED, FAILED or KILLED, not {status!r}.")
-    return update_run(workspace, run_id, status=status, end_time=now_ms())
+    update_run(workspace, run_id, status=status, end_time=now_ms())
+    return get_run(workspace, run_id)
 
 
 def update_run(
@@ -321,7 +360,9 @@ def update_run(
     status: str | None = None,
     end_time: int | None = None,
 ) -> Run:
-    """Change a run's name, status or end time; what is None stays as it is."""
+    """Change a run's name, status or end time; what is None stays as it is.
+
+    Returns the run as it now is, without its params, metrics and tags (get_run reads those)."""
     values: dict[str, Any] = {}
     if name is not None:
         _check_name(name)
@@ -331,14 +372,12 @@ def update_run(
     if end_time is not None:
         values["end_time"] = end_time
     with workspace.engine.begin() as connection:
-        _require_active_run(connection, run_id)
+        run = _run(_require_active_run(connection, run_id))
         if values:
             connection.execute(runs.update().where(runs.c.id == run_id).values(**values))
         if name is not None:
-            _write_tags(connection, run_id, {RUN_NAME_TAG: name})
-        run = _run(_require_run(connection, run_id))
-        _fill(connection, {run.id: run})
-    return run
+            _write_tags(connection, run_id, {RUN_NAME_TAG: name})  # sets the name column too
+    return replace(run, **values, name=run.name if name is None else name)
 
 
 def set_lifecycle(workspace: Workspace, run_id: str, stage: str, user: str | None = None) -> None:
@@ -397,25 +436,33 @@ def _run(row: RowMapping) -> Run:
     )
 
 
-def _fill(connection: Connection, by_id: dict[str, Run]) -> None:
+def get_run_with_points(workspace: Workspace, run_id: str) -> tuple[Run, dict[str, MetricPoint]]:
+    """get_run, with the latest point (value, step and time) of each of the run's metrics."""
+    points: dict[str, dict[str, MetricPoint]] = {run_id: {}}
+    with workspace.engine.connect() as connection:
+        run = _run(_require_run(connection, run_id))
+        _fill(connection, {run.id: run}, points)
+    return run, points[run_id]
+
+
+def _fill(
+    connection: Connection,
+    by_id: dict[str, Run],
+    points: dict[str, dict[str, MetricPoint]] | None = None,
+) -> None:
+    """Give each run its params, tags and latest metric values; `points`, when given (a dict
+    per run), receives the latest points themselves."""
     ids = list(by_id)
     for table, attribute in ((run_params, "params"), (run_tags, "tags")):
-        rows = connection.execute(
-            select(table.c.run_id, table.c.key, table.c.value).where(
-                in_or_equal(table.c.run_id, ids)
-            )
-        ).all()
-        for run_id, key, value in rows:
+        for run_id, key, value in _of_runs(connection, table, TAG_COLUMNS, ids):
             getattr(by_id[run_id], attribute)[key] = value
-    for run_id, key, value, is_nan in connection.execute(
-        select(
-            latest_metrics.c.run_id,
-            latest_metrics.c.key,
-            latest_metrics.c.value,
-            latest_metrics.c.is_nan,
-        ).where(in_or_equal(latest_metrics.c.run_id, ids))
+    for run_id, key, value, is_nan, step, timestamp in _of_runs(
+        connection, latest_metrics, POINT_COLUMNS, ids
     ):
-        by_id[run_id].metrics[key] = math.nan if is_nan else value
+        number = math.nan if is_nan else value
+        by_id[run_id].metrics[key] = number
+        if points is not None:
+            points[run_id][key] = MetricPoint(number, step, timestamp)
 
 
 def list_runs(workspace: Workspace, experiment_id: int) -> list[Run]:
