@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import shutil
 import sys
 import threading
@@ -179,16 +180,10 @@ class JobService:
                 gpu_ids=job.gpu_ids,
                 pid=self._pid(job.id),
             )
-            env: dict[str, str] = {}
-            if job.status == states.QUEUED:  # it starts anew: with a token of its own again
-                self._revoke(job)
-                user = get_user_by_name(self.workspace, job.submitted_by)
-                env, token_id = self._environment(user, job.id, job.profile)
-                with self.workspace.engine.begin() as connection:
-                    connection.execute(
-                        jobs.update().where(jobs.c.id == job.id).values(token_id=token_id)
-                    )
             try:
+                # the environment it was given (its token included) serves again: a job
+                # that was still queued starts with it, one Ray still holds keeps it
+                env = self._load_environment(job.id)
                 found = self.executor.reconcile(job.id, status, self._spec(job, env))
             except Exception as exc:  # one job's trouble must not stop the server
                 log.exception("Could not reconcile job %s", job.id)
@@ -310,6 +305,7 @@ class JobService:
             "outputs": "{}",
         }
         env, row["token_id"] = self._environment(user, job_id, profile)
+        self._save_environment(job_id, env)
         unset = ("started_at", "finished_at", "exit_code", "cpu_seconds", "peak_memory_bytes")
         job = _job(row | dict.fromkeys(unset))
         with self.workspace.engine.begin() as connection:
@@ -348,6 +344,23 @@ class JobService:
             "PYTHONUNBUFFERED": "1",
         }
         return env, token_id
+
+    def _save_environment(self, job_id: str, env: dict[str, str]) -> None:
+        """Keep the job's environment (its token is in it: owner-only) for a restart."""
+        folder = self.state_dir(job_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(folder / "env.json", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            json.dump(env, handle)
+
+    def _load_environment(self, job_id: str) -> dict[str, str]:
+        try:
+            found: dict[str, str] = json.loads(
+                (self.state_dir(job_id) / "env.json").read_text(encoding="utf-8")
+            )
+        except (FileNotFoundError, ValueError):
+            return {}
+        return found
 
     def _spec(self, job: Job, env: dict[str, str]) -> JobSpec:
         folder = self.state_dir(job.id)
@@ -401,6 +414,8 @@ class JobService:
         from seedbed.compute.runners import keep_outputs  # runners build on this module
 
         self._revoke(job)
+        for secret in ("env.json", "spec.json"):  # they hold its (now revoked) token
+            (self.state_dir(job.id) / secret).unlink(missing_ok=True)
         try:
             outputs = keep_outputs(self, job)
         except Exception:
