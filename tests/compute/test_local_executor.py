@@ -164,6 +164,13 @@ def test_a_job_over_its_memory_is_killed_and_said_so(
     assert done.state == "killed_memory"
     assert "Killed for memory" in done.message and "200 MiB" in done.message
     assert done.peak_memory_bytes is not None and done.peak_memory_bytes > 200 * 2**20
+    # memory held by a child process counts too
+    spawner = (
+        "import subprocess, sys; subprocess.run([sys.executable, '-c', "
+        "'x = bytearray(400 * 2**20); import time; time.sleep(5)'])"
+    )
+    executor.submit(spec(tmp_path, "m2", spawner, memory=200 * 2**20))
+    assert heard.final("m2").state == "killed_memory"
 
 
 def test_timeouts_retries_and_failures(

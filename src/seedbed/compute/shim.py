@@ -4,7 +4,7 @@ Run by path, not as a module, so that it imports the standard library only and s
 a few milliseconds. It leads the job's process group (the server starts it in a new
 session), runs the command from STATE_DIR/spec.json with its output appended to the log,
 and keeps STATE_DIR/status.json up to date (written atomically). It enforces the job's
-memory limit (the resident memory of the whole group, sampled every 50 ms) and timeout,
+memory limit (the resident memory of its process tree, sampled every 50 ms) and timeout,
 retries a non-zero exit, and records the exit code, CPU time and peak memory. Since it
 outlives the server, a restarted server reattaches to it by its pid, or reads how the
 job ended from status.json.
@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-SAMPLE_S = 0.05
+SAMPLE_S = 0.05  # how often the job's memory is sampled
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
@@ -53,6 +53,30 @@ def group_members(group: int, me: int) -> list[int]:
     return found
 
 
+def descendants(root: int) -> list[int]:
+    """The job's process tree below `root` (its first process included), read from each
+    task's `children` file: a few reads per sample, however many processes the machine runs.
+    Falls back to scanning for the process group where the kernel has no such files."""
+    found = [root]
+    index = 0
+    while index < len(found):
+        pid = found[index]
+        index += 1
+        try:
+            tasks = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                with open(f"/proc/{pid}/task/{task}/children", encoding="ascii") as handle:
+                    found.extend(int(child) for child in handle.read().split())
+            except FileNotFoundError:
+                return group_members(os.getpgid(0), os.getpid())
+            except OSError:
+                continue
+    return found
+
+
 def resident_bytes(pids: list[int]) -> int:
     total = 0
     for pid in pids:
@@ -64,8 +88,8 @@ def resident_bytes(pids: list[int]) -> int:
     return total
 
 
-def kill_members(group: int, me: int, sig: int) -> None:
-    for pid in group_members(group, me):
+def kill_members(group: int, me: int, sig: int, root: int) -> None:
+    for pid in set(group_members(group, me)) | set(descendants(root)):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, sig)
 
@@ -73,8 +97,9 @@ def kill_members(group: int, me: int, sig: int) -> None:
 class Watch:
     """One attempt: sample memory until the child ends, kill it past its limit or time."""
 
-    def __init__(self, spec: dict[str, Any]) -> None:
+    def __init__(self, spec: dict[str, Any], child: int) -> None:
         self.spec = spec
+        self.child = child
         self.peak = 0
         self.reason = ""  # killed_memory or timed_out
         self.group = os.getpgid(0)
@@ -86,17 +111,17 @@ class Watch:
     def run(self, deadline: float | None) -> None:
         limit = self.spec.get("memory_bytes")
         while not self.done.is_set():
-            used = resident_bytes(group_members(self.group, self.me))
+            used = resident_bytes(descendants(self.child))
             self.peak = max(self.peak, used)
             if limit and used > limit:
                 self.reason = "killed_memory"
-                kill_members(self.group, self.me, signal.SIGKILL)
+                kill_members(self.group, self.me, signal.SIGKILL, self.child)
                 return
             if deadline is not None and time.monotonic() > deadline:
                 self.reason = "timed_out"
-                kill_members(self.group, self.me, signal.SIGTERM)
+                kill_members(self.group, self.me, signal.SIGTERM, self.child)
                 if not self.done.wait(2.0):  # a grace period, then no more asking
-                    kill_members(self.group, self.me, signal.SIGKILL)
+                    kill_members(self.group, self.me, signal.SIGKILL, self.child)
                 return
             self.done.wait(SAMPLE_S)
 
@@ -133,7 +158,7 @@ def main(state_dir: Path) -> int:
             )
             status.update(attempt=attempt, pid=child.pid)
             write_status(state_dir, status)
-            watch = Watch(spec)
+            watch = Watch(spec, child.pid)
             watcher = threading.Thread(target=watch.run, args=(deadline,), daemon=True)
             watcher.start()
             _, wait_status, usage = os.wait4(child.pid, 0)
