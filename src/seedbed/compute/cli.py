@@ -24,7 +24,7 @@ FAILED_EXIT = 3
 
 def _row(job: dict[str, Any]) -> dict[str, Any]:
     return {
-        "id": job["id"][:12],
+        "id": job["id"],  # whole: the other commands take the whole id
         "name": job["name"],
         "kind": job["kind"],
         "status": job["status"],
@@ -60,9 +60,10 @@ def submit(
                 script, list(ctx.args), profile, cpus, memory, gpus, timeout, retries, name
             )
             if wait:
+                out = sys.stderr if as_json else sys.stdout  # with --json, stdout is JSON only
                 for chunk in job.logs(follow=True):
-                    sys.stdout.write(chunk)
-                    sys.stdout.flush()
+                    out.write(chunk)
+                    out.flush()
                 job.refresh()
     except SeedbedError as exc:
         raise fail(exc) from None
@@ -234,9 +235,8 @@ def profile_set(
             made = ws.request("PUT", f"/api/v1/compute/profiles/{name}", json=body).json()
     except SeedbedError as exc:
         raise fail(exc) from None
-    console.print(
-        f"Profile {made['name']}: {made['cpus']} CPUs, {made['memory']}, {made['gpus']} GPUs"
-    )
+    shown = f"{made['cpus']:g}" if isinstance(made["cpus"], float | int) else made["cpus"]
+    console.print(f"Profile {made['name']}: {shown} CPUs, {made['memory']}, {made['gpus']} GPUs")
 
 
 @app.command("profile-remove")

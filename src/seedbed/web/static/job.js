@@ -1,5 +1,6 @@
 // The job page's live log: ask for what was written since the last offset, once a second,
-// until the job has ended and the log is read to its end.
+// until the job has ended and the log is read to its end. A job that ends while the page is
+// open gets the page reloaded once, to show its exit code, CPU time, message and runs.
 (function () {
   "use strict";
   const pre = document.getElementById("job-log");
@@ -8,6 +9,7 @@
   const job = pre.dataset.job;
   let offset = 0;
   let final = pre.dataset.final === "true";
+  const endedWhileOpen = () => final && pre.dataset.final !== "true";
   const decoder = new TextDecoder();
 
   async function poll() {
@@ -27,12 +29,13 @@
       pre.textContent += decoder.decode(bytes, { stream: true });
       if (atBottom) pre.scrollTop = pre.scrollHeight;
     }
-    if (state && status && state.textContent !== status.replace("_", " ")) {
-      state.textContent = status.replace("_", " ");
+    if (state && status && state.textContent !== status.replaceAll("_", " ")) {
+      state.textContent = status.replaceAll("_", " ");
       state.className = `badge job-${status}`;
       if (!["queued", "running"].includes(status)) final = true;
     }
     if (bytes.length || !final) setTimeout(poll, bytes.length ? 200 : 1000);
+    else if (endedWhileOpen()) window.location.reload();
   }
   poll();
 })();
