@@ -16,6 +16,7 @@ __version__ = "0.1.0"
 
 from seedbed.autolog import AutologWarning
 from seedbed.client import Client, connect
+from seedbed.client_jobs import Job, JobFailed
 from seedbed.client_runs import ActiveRun
 from seedbed.errors import (
     Conflict,
@@ -35,6 +36,8 @@ __all__ = [
     "Conflict",
     "Forbidden",
     "Invalid",
+    "Job",
+    "JobFailed",
     "NotFound",
     "SeedbedError",
     "ServerNotFound",

@@ -47,10 +47,16 @@ class ComputeSettings(BaseModel):
 
     backend: str = Field(default="local", pattern="^(local|ray)$")
     ray_address: str | None = None  # the Ray dashboard's URL, e.g. http://127.0.0.1:8265
+    # profiles named in settings are added to the defaults (or change one of them)
     profiles: dict[str, ProfileSpec] = Field(default_factory=lambda: dict(DEFAULT_PROFILES))
     default_profile: str = "small"
     job_timeout_s: float | None = Field(default=None, gt=0)  # a job's default timeout; None: none
     gpu_ids: list[int] | None = None  # local GPUs jobs may use; None: found with nvidia-smi
+
+    @field_validator("profiles")
+    @classmethod
+    def _keep_defaults(cls, value: dict[str, ProfileSpec]) -> dict[str, ProfileSpec]:
+        return {**DEFAULT_PROFILES, **value}
 
 
 class Settings(BaseSettings):

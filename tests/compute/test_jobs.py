@@ -107,6 +107,7 @@ def test_bad_jobs_are_refused_with_what_to_do(http: TestClient) -> None:
     assert unknown.status_code == 404 and "the profiles are" in unknown.text
     too_big = submit(**function_body(print, cpus=64))
     assert too_big.status_code == 400 and "can never run here" in too_big.text
+    assert http.get("/api/v1/jobs").json() == []  # nothing of it is kept
     not_python = submit(kind="script", filename="run.sh", content="echo hi")
     assert not_python.status_code == 400 and "not a Python script" in not_python.text
     not_a_notebook = submit(kind="notebook", filename="a.ipynb", content="{nope")
@@ -116,6 +117,9 @@ def test_bad_jobs_are_refused_with_what_to_do(http: TestClient) -> None:
     retries = submit(**function_body(print, max_retries=99))
     assert retries.status_code == 422
     assert http.get("/api/v1/jobs/nope").status_code == 404
+    job = submit(**function_body(print)).json()["job"]
+    assert http.get(f"/api/v1/jobs/{job['id'][:8]}").json()["job"]["id"] == job["id"]
+    wait(http, job["id"])
     assert http.get("/api/v1/jobs", params={"status": "live"}).json() == []
 
 

@@ -321,10 +321,19 @@ class JobService:
             )
         try:
             self.executor.submit(self._spec(job, env))
+        except Invalid:
+            self._withdraw(job)  # refused at once (it can never fit): no trace is left
+            raise
         except Exception as exc:
             self._heard(job_id, JobStatus(state=states.FAILED, message=str(exc)))
             raise
         return self.get(job_id)
+
+    def _withdraw(self, job: Job) -> None:
+        self._revoke(job)
+        with self.workspace.engine.begin() as connection:
+            connection.execute(jobs.delete().where(jobs.c.id == job.id))
+        shutil.rmtree(self.state_dir(job.id), ignore_errors=True)
 
     def _environment(
         self, user: User, job_id: str, profile: str | None
@@ -446,8 +455,18 @@ class JobService:
     # -- reading ---------------------------------------------------------------------------
 
     def get(self, job_id: str) -> Job:
+        """A job by its id, or by a prefix of at least 6 characters that only it has."""
         with self.workspace.engine.connect() as connection:
             row = connection.execute(select(jobs).where(jobs.c.id == job_id)).mappings().first()
+            if row is None and 6 <= len(job_id) < 32 and job_id.isalnum():
+                found = (
+                    connection.execute(select(jobs).where(jobs.c.id.startswith(job_id)).limit(2))
+                    .mappings()
+                    .all()
+                )
+                if len(found) > 1:
+                    raise Invalid(f"More than one job starts with {job_id!r}: give more of it.")
+                row = found[0] if found else None
         if row is None:
             raise NotFound(f"No job {job_id!r}; `seedbed jobs list` shows the jobs.")
         return _job(row)
@@ -465,6 +484,7 @@ class JobService:
 
     def logs(self, job_id: str, offset: int = 0) -> tuple[bytes, int]:
         job = self.get(job_id)
+        job_id = job.id
         if job.backend == self.executor.backend:
             try:
                 return self.executor.logs(job_id, offset)
@@ -481,6 +501,7 @@ class JobService:
 
     def cancel(self, job_id: str, user: User) -> Job:
         job = self.get(job_id)
+        job_id = job.id
         if job.submitted_by != user.username:
             require(user, "admin")
         else:

@@ -33,6 +33,7 @@ from seedbed.compute.executor import (
     Listener,
     Resources,
 )
+from seedbed.compute.shim import descendants
 from seedbed.errors import Invalid, NotFound
 
 SHIM = Path(__file__).with_name("shim.py")
@@ -350,7 +351,12 @@ class LocalExecutor:
         self._listener(job.spec.job_id, replace(status))
 
     def _stop_group(self, pid: int) -> None:
-        """SIGTERM the job's process group, then SIGKILL what is left after a grace period."""
+        """SIGTERM the job's process group and tree (a notebook kernel has a session of its
+        own), then SIGKILL what is left after a grace period."""
+        tree = [p for p in descendants(pid) if p != pid]
+        for member in tree:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(member, signal.SIGTERM)
         try:
             os.killpg(pid, signal.SIGTERM)
         except ProcessLookupError:
@@ -362,6 +368,9 @@ class LocalExecutor:
             except ProcessLookupError:
                 return
             time.sleep(0.1)
+        for member in tree:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(member, signal.SIGKILL)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGKILL)
 

@@ -37,7 +37,7 @@ def job_page(request: Request, job_id: str, user: CurrentUser) -> Response:
         request,
         "compute/job.html",
         job=job,
-        runs=service.runs_of(job_id),
+        runs=service.runs_of(job.id),
         can_see=can_see,
         can_cancel=can_see and user.can_write() and not job.final,
     )

@@ -79,7 +79,14 @@ def api_submit(body: JobRequest, request: Request, user: EditorUser) -> JobOut:
         )
     elif body.kind == "notebook":
         job = runners.submit_notebook(
-            service, user, body.filename, body.content, body.size(), body.name, body.timeout_s
+            service,
+            user,
+            body.filename,
+            body.content,
+            body.size(),
+            body.name,
+            body.timeout_s,
+            body.max_retries,
         )
     else:
         try:
@@ -109,7 +116,7 @@ def api_job(job_id: str, request: Request, user: CurrentUser) -> JobOut:
     """One job with the runs it logged."""
     service = job_service(request)
     job = service.get(job_id)
-    return JobOut(job=_out(service, job), runs=service.runs_of(job_id))
+    return JobOut(job=_out(service, job), runs=service.runs_of(job.id))
 
 
 @router.get("/api/v1/jobs/{job_id}/logs", response_class=Response)
@@ -119,8 +126,8 @@ def api_logs(job_id: str, request: Request, user: CurrentUser, offset: int = 0) 
     service = job_service(request)
     job = service.get(job_id)
     forbid_unless_owner(job, user)
-    data, following = service.logs(job_id, offset)
-    job = service.get(job_id)
+    data, following = service.logs(job.id, offset)
+    job = service.get(job.id)
     return Response(
         data,
         media_type="text/plain; charset=utf-8",

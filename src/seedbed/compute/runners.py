@@ -31,6 +31,7 @@ def submit_notebook(
     size: Size,
     name: str = "",
     timeout_s: float | None = None,
+    max_retries: int = 0,
 ) -> Job:
     notebook = Path(filename).name
     if not notebook.endswith(".ipynb"):
@@ -53,7 +54,7 @@ def submit_notebook(
         str(folder / NOTEBOOK_OUT),
     ]
     return service.submit_command(
-        user, "notebook", command, name or notebook, size, timeout_s, 0, job_id=job_id
+        user, "notebook", command, name or notebook, size, timeout_s, max_retries, job_id=job_id
     )
 
 
