@@ -109,6 +109,21 @@ def test_a_job_runs_with_its_environment_and_reports(
     assert executor.logs("a", offset) == (b"", offset)
 
 
+def test_a_job_never_sees_the_servers_secrets(
+    executor: LocalExecutor, heard: Heard, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SEEDBED_DATABASE_URL", "postgresql://seedbed:s3cret@db/seedbed")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "s3cret")
+    monkeypatch.setenv("LC_ALL", "C.UTF-8")
+    code = (
+        "import os; print(sorted(k for k in os.environ if 'SECRET' in k or 'DATABASE' in k), "
+        "os.environ.get('LC_ALL'), bool(os.environ.get('PATH')))"
+    )
+    executor.submit(spec(tmp_path, "s", code))
+    assert heard.final("s").state == "succeeded"
+    assert executor.logs("s")[0].decode() == "[] C.UTF-8 True\n"
+
+
 def test_gpus_are_given_out_by_id_and_taken_back(
     executor: LocalExecutor, heard: Heard, tmp_path: Path
 ) -> None:

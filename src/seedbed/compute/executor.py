@@ -40,6 +40,45 @@ THREAD_VARIABLES = (
 )
 
 
+# What a job inherits of the server's environment: nothing else. The server's own variables
+# may hold secrets (SEEDBED_DATABASE_URL with its password, cloud keys for the artifact
+# store, RAY_AUTH_TOKEN); a job acts through its own token only.
+INHERITED = frozenset(
+    {
+        "PATH",
+        "HOME",
+        "USER",
+        "LOGNAME",
+        "SHELL",
+        "LANG",
+        "LANGUAGE",
+        "TZ",
+        "TMPDIR",
+        "TERM",
+        "VIRTUAL_ENV",
+        "CUDA_HOME",
+        "LD_LIBRARY_PATH",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+        "REQUESTS_CA_BUNDLE",
+        "PIP_INDEX_URL",
+        "PIP_EXTRA_INDEX_URL",
+        "UV_INDEX_URL",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "NO_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "no_proxy",
+    }
+)
+
+
+def inherited_environment(environ: dict[str, str]) -> dict[str, str]:
+    """The part of the server's environment a job may see (locale settings included)."""
+    return {k: v for k, v in environ.items() if k in INHERITED or k.startswith("LC_")}
+
+
 @dataclass(frozen=True)
 class Resources:
     """What one job asks for: CPUs, memory and GPUs (whole devices)."""

@@ -32,6 +32,7 @@ from seedbed.compute.executor import (
     JobStatus,
     Listener,
     Resources,
+    inherited_environment,
 )
 from seedbed.compute.shim import descendants
 from seedbed.errors import Invalid, NotFound
@@ -63,8 +64,9 @@ def _visible_gpus() -> list[int]:
 
 
 def job_environment(spec: JobSpec, gpu_ids: list[int]) -> dict[str, str]:
-    """The job's environment: the server's, the spec's, its GPUs and its thread counts."""
-    env = dict(os.environ)
+    """The job's environment: what it may inherit of the server's (never its secrets),
+    the spec's, its GPUs and its thread counts."""
+    env = inherited_environment(dict(os.environ))
     env.update(spec.env)
     threads = str(max(1, int(spec.resources.cpus)))
     for name in THREAD_VARIABLES:
