@@ -156,12 +156,12 @@ def _of_one_run(table: Table, columns: tuple[str, ...]) -> Select[Any]:
 
 def _of_runs(
     connection: Connection, table: Table, columns: tuple[str, ...], ids: Sequence[str]
-) -> Iterable[tuple[Any, ...]]:
+) -> Iterable[Sequence[Any]]:
     """`columns` of the rows of `table` that belong to the runs `ids`."""
     if len(ids) == 1:
-        return connection.execute(_of_one_run(table, columns), {"run_id": ids[0]}).tuples()
+        return connection.execute(_of_one_run(table, columns), {"run_id": ids[0]})
     found = [table.c[name] for name in columns]
-    return connection.execute(select(*found).where(table.c.run_id.in_(list(ids)))).tuples()
+    return connection.execute(select(*found).where(table.c.run_id.in_(list(ids))))
 
 
 def _require_run(connection: Connection, run_id: str) -> RowMapping:
