@@ -52,6 +52,10 @@ class ComputeSettings(BaseModel):
     default_profile: str = "small"
     job_timeout_s: float | None = Field(default=None, gt=0)  # a job's default timeout; None: none
     gpu_ids: list[int] | None = None  # local GPUs jobs may use; None: found with nvidia-smi
+    # Confine local jobs with Landlock (read the workspace's lib/, notebooks/ and features/
+    # only, write their own folder): "auto" where the kernel has it, "on" (refuse to run
+    # jobs without it) or "off".
+    confine: str = Field(default="auto", pattern="^(auto|on|off)$")
 
     @field_validator("profiles")
     @classmethod

@@ -108,6 +108,8 @@ class JobSpec:
     timeout_s: float | None = None
     max_retries: int = 0  # further attempts after a non-zero exit (never after a kill)
     state_dir: Path | None = None  # where the executor may keep files of its own for the job
+    # Landlock rules for local jobs ({"read": [...], "write": [...]}); None: not confined
+    confine: dict[str, list[str]] | None = None
 
 
 @dataclass

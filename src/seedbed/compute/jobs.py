@@ -153,6 +153,26 @@ class JobService:
     def state_dir(self, job_id: str) -> Path:
         return self.jobs_dir / job_id
 
+    def work_dir(self, job_id: str) -> Path:
+        """The job's own folder: its inputs, its outputs, its HOME; all it may write to."""
+        return self.state_dir(job_id) / "work"
+
+    def confined(self) -> bool:
+        """Whether local jobs run under Landlock (settings compute.confine)."""
+        from seedbed.compute import confine
+
+        choice = self.workspace.settings.compute.confine
+        if self.executor.backend != "local" or choice == "off":
+            return False
+        if confine.available():
+            return True
+        if choice == "on":
+            raise Invalid(
+                'compute.confine = "on", but this kernel has no Landlock (Linux 5.13 or '
+                'later with landlock in its LSM list): set it to "auto" or "off".'
+            )
+        return False
+
     def ensure_started(self) -> None:
         """Start on first use (the server starts it at once, to reconcile)."""
         with self._lock:
@@ -234,7 +254,7 @@ class JobService:
         if len(content) > MAX_SCRIPT_BYTES:
             raise Invalid(f"The script is over {MAX_SCRIPT_BYTES >> 20} MiB; keep code in lib/.")
         job_id = uuid.uuid4().hex
-        folder = self.state_dir(job_id)
+        folder = self.work_dir(job_id)
         folder.mkdir(parents=True)
         (folder / script).write_bytes(content)
         command = [sys.executable, str(folder / script), *(args or [])]
@@ -372,8 +392,22 @@ class JobService:
         return found
 
     def _spec(self, job: Job, env: dict[str, str]) -> JobSpec:
+        from seedbed.compute import confine
+
         folder = self.state_dir(job.id)
+        work = self.work_dir(job.id)
+        work.mkdir(parents=True, exist_ok=True)
+        rules = None
+        if self.confined():
+            workspace = self.workspace
+            readable = [workspace.lib_dir, workspace.notebooks_dir, workspace.features_dir]
+            rules = confine.rules_for(workspace.root, work, readable)
+            scratch = work / "tmp"
+            scratch.mkdir(exist_ok=True)
+            # where IPython, Jupyter, matplotlib and tempfile keep their files
+            env = {**env, "HOME": str(work), "TMPDIR": str(scratch)}
         return JobSpec(
+            confine=rules,
             job_id=job.id,
             command=job.command,
             env=env,

@@ -285,6 +285,7 @@ class LocalExecutor:
             "max_retries": spec.max_retries,
             "log_path": str(spec.log_path),
             "job_id": spec.job_id,
+            "confine": spec.confine,
         }
         path = spec.state_dir / "spec.json"
         # the spec holds the job's token: readable by the server's user only

@@ -43,7 +43,7 @@ def submit_notebook(
     if not isinstance(parsed, dict) or "cells" not in parsed:
         raise Invalid(f"{notebook} has no cells: is it a Jupyter notebook?")
     job_id = uuid.uuid4().hex
-    folder = service.state_dir(job_id)
+    folder = service.work_dir(job_id)
     folder.mkdir(parents=True)
     (folder / notebook).write_text(content, encoding="utf-8")
     command = [
@@ -70,7 +70,7 @@ def submit_function(
     if not payload:
         raise Invalid("A function job needs its pickled (function, args, kwargs).")
     job_id = uuid.uuid4().hex
-    folder = service.state_dir(job_id)
+    folder = service.work_dir(job_id)
     folder.mkdir(parents=True)
     (folder / FUNCTION_IN).write_bytes(payload)
     command = [
@@ -90,7 +90,7 @@ def function_result(service: JobService, job: Job) -> bytes:
         raise Invalid(f"Job {job.id} is a {job.kind} job; only function jobs have a result.")
     if not job.final:
         raise Invalid(f"Job {job.id} is still {job.status}; wait for it to end.")
-    path = service.state_dir(job.id) / FUNCTION_OUT
+    path = service.work_dir(job.id) / FUNCTION_OUT
     if not path.is_file():
         raise NotFound(
             f"Job {job.id} left no result ({job.status}: {job.message or 'no message'})."
@@ -102,7 +102,7 @@ def keep_outputs(service: JobService, job: Job) -> dict[str, str]:
     """After a job ends: the executed notebook goes to the artifact store."""
     if job.kind != "notebook":
         return {}
-    executed = service.state_dir(job.id) / NOTEBOOK_OUT
+    executed = service.work_dir(job.id) / NOTEBOOK_OUT
     if not executed.is_file():
         return {}
     key = f"jobs/{job.id}/{Path(job.name).stem or 'notebook'}.executed.ipynb"

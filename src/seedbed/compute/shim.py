@@ -13,6 +13,7 @@ job ended from status.json.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import os
 import signal
@@ -126,8 +127,24 @@ class Watch:
             self.done.wait(SAMPLE_S)
 
 
+def confinement(spec: dict[str, Any]) -> Any:
+    """What the child runs before the job's program: Landlock's rules, when the spec has any.
+    confine.py is loaded by its path: the shim imports nothing but the standard library."""
+    rules = spec.get("confine")
+    if not rules:
+        return None
+    loader = importlib.util.spec_from_file_location(
+        "seedbed_confine", Path(__file__).with_name("confine.py")
+    )
+    assert loader is not None and loader.loader is not None
+    module = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(module)
+    return lambda: module.restrict(rules["read"], rules["write"])
+
+
 def main(state_dir: Path) -> int:
     spec = json.loads((state_dir / "spec.json").read_text(encoding="utf-8"))
+    confine = confinement(spec)
     cancelled = threading.Event()
 
     def on_term(signum: int, frame: object) -> None:
@@ -148,14 +165,24 @@ def main(state_dir: Path) -> int:
         for attempt in range(1, attempts + 1):
             if attempt > 1:
                 log.write(f"\n--- seedbed: attempt {attempt} of {attempts} ---\n".encode())
-            child = subprocess.Popen(
-                spec["command"],
-                cwd=spec["cwd"],
-                env=env,
-                stdout=log,
-                stderr=log,
-                stdin=subprocess.DEVNULL,
-            )
+            try:
+                child = subprocess.Popen(
+                    spec["command"],
+                    cwd=spec["cwd"],
+                    env=env,
+                    stdout=log,
+                    stderr=log,
+                    stdin=subprocess.DEVNULL,
+                    preexec_fn=confine,  # in the child, before the job's program starts
+                )
+            except (OSError, subprocess.SubprocessError) as exc:
+                status.update(
+                    state="failed",
+                    finished_at=now_ms(),
+                    message=f"Could not start the job: {exc}",
+                )
+                write_status(state_dir, status)
+                return 0
             status.update(attempt=attempt, pid=child.pid)
             write_status(state_dir, status)
             watch = Watch(spec, child.pid)
