@@ -149,8 +149,10 @@ def _size(
     timeout_s: float | None,
     max_retries: int,
     name: str,
+    environment: str = "default",
 ) -> dict[str, Any]:
     return {
+        "environment": environment,
         "profile": profile,
         "cpus": cpus,
         "memory": memory,
@@ -182,12 +184,13 @@ class JobsClient:
         timeout_s: float | None = None,
         max_retries: int = 0,
         name: str = "",
+        environment: str = "default",
         **kwargs: Any,
     ) -> Job:
         """Run `function(*args, **kwargs)` as a job (cloudpickled: closures and lambdas
         work; modules it imports must exist in the server's environment or lib/)."""
         payload = base64.b64encode(_pickle(function, args, kwargs)).decode("ascii")
-        size = _size(profile, cpus, memory, gpus, timeout_s, max_retries, name)
+        size = _size(profile, cpus, memory, gpus, timeout_s, max_retries, name, environment)
         default = getattr(function, "__name__", "function")
         return self._submit(
             {**size, "kind": "function", "content": payload, "name": name or default}
@@ -204,13 +207,15 @@ class JobsClient:
         timeout_s: float | None = None,
         max_retries: int = 0,
         name: str = "",
+        environment: str = "default",
     ) -> Job:
-        """Run a Python script, or execute a notebook (.ipynb) headless."""
+        """Run a Python script, or execute a notebook (.ipynb) headless, in a workspace
+        environment."""
         source = Path(path)
         if not source.is_file():
             raise errors.Invalid(f"{source} is not a file.")
         kind = "notebook" if source.suffix == ".ipynb" else "script"
-        size = _size(profile, cpus, memory, gpus, timeout_s, max_retries, name)
+        size = _size(profile, cpus, memory, gpus, timeout_s, max_retries, name, environment)
         return self._submit(
             {
                 **size,

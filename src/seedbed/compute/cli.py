@@ -47,6 +47,9 @@ def submit(
     timeout: Annotated[float | None, typer.Option(help="Stop it after this many seconds.")] = None,
     retries: Annotated[int, typer.Option(help="Run again after a failure, up to N times.")] = 0,
     name: Annotated[str, typer.Option(help="A name (default: the file's).")] = "",
+    env: Annotated[
+        str, typer.Option("--env", help="The workspace environment to run in.")
+    ] = "default",
     wait: Annotated[bool, typer.Option("--wait", help="Follow its log until it ends.")] = False,
     as_json: Json = False,
 ) -> None:
@@ -57,7 +60,7 @@ def submit(
     try:
         with connect() as ws:
             job = ws.jobs.submit_script(
-                script, list(ctx.args), profile, cpus, memory, gpus, timeout, retries, name
+                script, list(ctx.args), profile, cpus, memory, gpus, timeout, retries, name, env
             )
             if wait:
                 out = sys.stderr if as_json else sys.stdout  # with --json, stdout is JSON only

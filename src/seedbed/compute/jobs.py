@@ -14,7 +14,6 @@ import json
 import logging
 import os
 import shutil
-import sys
 import threading
 import time
 import uuid
@@ -50,6 +49,7 @@ class Size:
     cpus: float | None = None
     memory: str | int | None = None
     gpus: int | None = None
+    environment: str = "default"  # the workspace environment whose Python runs the job
 
 
 @dataclass
@@ -153,6 +153,12 @@ class JobService:
     def state_dir(self, job_id: str) -> Path:
         return self.jobs_dir / job_id
 
+    def python(self, environment: str) -> str:
+        """The Python of a workspace environment (made on first use for `default`)."""
+        from seedbed.notebooks import environments  # notebooks build on compute's jobs
+
+        return str(environments.get(self.workspace, environment).python)
+
     def work_dir(self, job_id: str) -> Path:
         """The job's own folder: its inputs, its outputs, its HOME; all it may write to."""
         return self.state_dir(job_id) / "work"
@@ -253,11 +259,12 @@ class JobService:
             raise Invalid(f"{filename!r} is not a Python script: give a .py file.")
         if len(content) > MAX_SCRIPT_BYTES:
             raise Invalid(f"The script is over {MAX_SCRIPT_BYTES >> 20} MiB; keep code in lib/.")
+        python = self.python((size or Size()).environment)
         job_id = uuid.uuid4().hex
         folder = self.work_dir(job_id)
         folder.mkdir(parents=True)
         (folder / script).write_bytes(content)
-        command = [sys.executable, str(folder / script), *(args or [])]
+        command = [python, str(folder / script), *(args or [])]
         return self._submit(
             user, job_id, "script", name or script, command, size, timeout_s, max_retries
         )
@@ -400,7 +407,12 @@ class JobService:
         rules = None
         if self.confined():
             workspace = self.workspace
-            readable = [workspace.lib_dir, workspace.notebooks_dir, workspace.features_dir]
+            readable = [
+                workspace.lib_dir,
+                workspace.notebooks_dir,
+                workspace.features_dir,
+                workspace.root / "environments",
+            ]
             rules = confine.rules_for(workspace.root, work, readable)
             scratch = work / "tmp"
             scratch.mkdir(exist_ok=True)

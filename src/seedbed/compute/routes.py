@@ -31,12 +31,13 @@ class SizeFields(BaseModel):
     cpus: float | None = Field(None, gt=0, description="CPUs, instead of the profile's.")
     memory: str | int | None = Field(None, description="Bytes, '2GiB' or '50%'.")
     gpus: int | None = Field(None, ge=0)
+    environment: str = Field("default", description="The workspace environment to run in.")
     timeout_s: float | None = Field(None, gt=0)
     max_retries: int = Field(0, ge=0, le=10)
     name: str = Field("", max_length=250)
 
     def size(self) -> Size:
-        return Size(self.profile, self.cpus, self.memory, self.gpus)
+        return Size(self.profile, self.cpus, self.memory, self.gpus, self.environment)
 
 
 class JobRequest(SizeFields):

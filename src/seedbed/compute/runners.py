@@ -9,7 +9,6 @@ server never unpickles what a client sent: only the job's own process does.
 from __future__ import annotations
 
 import json
-import sys
 import uuid
 from pathlib import Path
 
@@ -42,12 +41,13 @@ def submit_notebook(
         raise Invalid(f"{notebook} is not notebook JSON: {exc}.") from None
     if not isinstance(parsed, dict) or "cells" not in parsed:
         raise Invalid(f"{notebook} has no cells: is it a Jupyter notebook?")
+    python = service.python(size.environment)
     job_id = uuid.uuid4().hex
     folder = service.work_dir(job_id)
     folder.mkdir(parents=True)
     (folder / notebook).write_text(content, encoding="utf-8")
     command = [
-        sys.executable,
+        python,
         "-P",  # run by path without importing seedbed, its folder kept off sys.path
         str(HERE / "notebook_job.py"),
         str(folder / notebook),
@@ -69,12 +69,13 @@ def submit_function(
 ) -> Job:
     if not payload:
         raise Invalid("A function job needs its pickled (function, args, kwargs).")
+    python = service.python(size.environment)
     job_id = uuid.uuid4().hex
     folder = service.work_dir(job_id)
     folder.mkdir(parents=True)
     (folder / FUNCTION_IN).write_bytes(payload)
     command = [
-        sys.executable,
+        python,
         "-P",  # run by path without importing seedbed, its folder kept off sys.path
         str(HERE / "function_job.py"),
         str(folder / FUNCTION_IN),

@@ -26,6 +26,7 @@ from seedbed.data.routes import router as data_router
 from seedbed.data.source_routes import router as source_router
 from seedbed.data.sources import SourceAttachments
 from seedbed.data.sql import QueryRunner
+from seedbed.notebooks.routes import router as environments_router
 from seedbed.privacy.pages import router as privacy_pages
 from seedbed.privacy.routes import router as privacy_router
 from seedbed.registry.loading import ModelLoader
@@ -107,6 +108,7 @@ def create_app(workspace: Workspace, server_url: str = "http://127.0.0.1") -> Fa
         privacy_pages,
         compute_router,
         compute_pages,
+        environments_router,
     ):
         app.include_router(router)
     include_mlflow_routes(app, errors.install)

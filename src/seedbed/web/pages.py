@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import platform
-from importlib import metadata
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -176,12 +174,3 @@ def notebooks_page(request: Request, workspace: WorkspaceDep, user: CurrentUser)
         folder=workspace.notebooks_dir,
         note="Notebooks of this workspace.",
     )
-
-
-@router.get("/ui/environment")
-def environment_page(request: Request, user: CurrentUser) -> Response:
-    packages = sorted(
-        ((d.metadata["Name"] or "?", d.version) for d in metadata.distributions()),
-        key=lambda item: item[0].lower(),
-    )
-    return render(request, "environment.html", python=platform.python_version(), packages=packages)

@@ -17,7 +17,16 @@ from seedbed.web.csrf import csrf_token
 PACKAGE = Path(__file__).resolve().parent.parent
 TEMPLATE_DIRS = [PACKAGE / "web" / "templates"] + [
     PACKAGE / domain / "templates"
-    for domain in ("data", "tracking", "registry", "apps", "auth", "privacy", "compute")
+    for domain in (
+        "data",
+        "tracking",
+        "registry",
+        "apps",
+        "auth",
+        "privacy",
+        "compute",
+        "notebooks",
+    )
 ]
 
 NAV = [
