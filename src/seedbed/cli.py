@@ -14,6 +14,7 @@ from seedbed.compute.cli import app as jobs_app
 from seedbed.data.cli import app as data_app
 from seedbed.errors import SeedbedError
 from seedbed.notebooks.cli import app as env_app
+from seedbed.notebooks.notebook_cli import app as notebook_app
 from seedbed.privacy.cli import app as privacy_app
 from seedbed.registry.cli import app as models_app
 from seedbed.settings import load_settings
@@ -32,6 +33,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(privacy_app, name="privacy")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(env_app, name="env")
+app.add_typer(notebook_app, name="notebook")
 
 WorkspaceOption = Annotated[
     Path | None,

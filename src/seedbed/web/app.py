@@ -26,6 +26,9 @@ from seedbed.data.routes import router as data_router
 from seedbed.data.source_routes import router as source_router
 from seedbed.data.sources import SourceAttachments
 from seedbed.data.sql import QueryRunner
+from seedbed.notebooks.jupyter import JupyterService
+from seedbed.notebooks.notebook_routes import router as notebooks_router
+from seedbed.notebooks.pages import router as notebooks_pages
 from seedbed.notebooks.routes import router as environments_router
 from seedbed.privacy.pages import router as privacy_pages
 from seedbed.privacy.routes import router as privacy_router
@@ -85,6 +88,7 @@ def create_app(workspace: Workspace, server_url: str = "http://127.0.0.1") -> Fa
     app.state.model_loader = ModelLoader(workspace)
     app.state.login_throttle = LoginThrottle()
     app.state.jobs = JobService(workspace, make_executor(workspace), server_url)
+    app.state.jupyter = JupyterService(workspace, server_url)
     app.state.query_runner = QueryRunner(
         workspace.warehouse, SourceAttachments(workspace), DatasetTables(workspace)
     )
@@ -109,6 +113,8 @@ def create_app(workspace: Workspace, server_url: str = "http://127.0.0.1") -> Fa
         compute_router,
         compute_pages,
         environments_router,
+        notebooks_router,
+        notebooks_pages,
     ):
         app.include_router(router)
     include_mlflow_routes(app, errors.install)

@@ -157,20 +157,3 @@ def features_page(request: Request, workspace: WorkspaceDep, user: CurrentUser) 
         folder=workspace.features_dir,
         note="Feature definitions are Python files in this folder.",
     )
-
-
-@router.get("/ui/notebooks")
-def notebooks_page(request: Request, workspace: WorkspaceDep, user: CurrentUser) -> Response:
-    files = sorted(
-        str(p.relative_to(workspace.notebooks_dir))
-        for p in workspace.notebooks_dir.rglob("*.ipynb")
-        if ".ipynb_checkpoints" not in p.parts
-    )
-    return render(
-        request,
-        "section.html",
-        section="Notebooks",
-        files=files,
-        folder=workspace.notebooks_dir,
-        note="Notebooks of this workspace.",
-    )

@@ -80,6 +80,7 @@ def serve(settings: Settings, demo: bool, say: Say) -> None:
             finally:
                 sock.close()
                 app.state.jobs.close()  # running jobs go on; the next start reconciles them
+                app.state.jupyter.close()  # JupyterLab (and its kernels) stop with the server
                 remove_runtime(workspace.root)
                 say("seedbed stopped.")
     finally:
