@@ -28,6 +28,7 @@ from seedbed.errors import (
     TooLarge,
     Unauthorized,
 )
+from seedbed.registry.model_requirements import ModelEnvironmentWarning
 
 __all__ = [
     "ActiveRun",
@@ -38,6 +39,7 @@ __all__ = [
     "Invalid",
     "Job",
     "JobFailed",
+    "ModelEnvironmentWarning",
     "NotFound",
     "SeedbedError",
     "ServerNotFound",

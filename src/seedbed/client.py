@@ -249,6 +249,24 @@ class Client:
                 handle.write(chunk)
         return target
 
+    def load_model(self, uri: str, label: str = "") -> Any:
+        """The fitted estimator a run logged, from `runs:/RUN_ID/PATH`, loaded here; warns
+        (sb.ModelEnvironmentWarning) naming each package whose version here differs."""
+        import tempfile
+
+        from seedbed.registry import model_format
+
+        if not uri.startswith("runs:/") or uri.count("/") < 2:
+            raise errors.Invalid(f"{uri!r} is not a model URI; give runs:/RUN_ID/PATH.")
+        run_id, path = uri[len("runs:/") :].strip("/").split("/", 1)
+        with tempfile.TemporaryDirectory(prefix="seedbed-model-") as folder:
+            local = Path(folder) / "model"
+            for artifact in self.list_artifacts(run_id, path):
+                target = local / artifact["path"][len(path) :].lstrip("/")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                self.download_artifact(run_id, artifact["path"], target)
+            return model_format.load_model(local, label or uri)
+
     def autolog(
         self, experiment: str = "autolog", disable: bool = False, log_models: bool = True
     ) -> None:
@@ -287,6 +305,18 @@ class ModelsClient:
             "GET", f"/api/v1/models/{name}/versions"
         ).json()
         return found
+
+    def load(self, name: str, version: str | int = "champion") -> Any:
+        """The fitted estimator of a model version (a number, 'latest' or an alias), loaded
+        here; warns (sb.ModelEnvironmentWarning) when this environment's versions differ."""
+        found = self._client.request("GET", f"/api/v1/models/{name}/versions/{version}").json()
+        prefix = f"runs/{found['run_id']}/artifacts/"
+        if not found.get("run_id") or not str(found["source"]).startswith(prefix):
+            raise errors.Invalid(f"Model {name} version {found['version']} has no run to load.")
+        return self._client.load_model(
+            f"runs:/{found['run_id']}/{found['source'][len(prefix) :]}",
+            label=f"{name} version {found['version']}",
+        )
 
     def predict(
         self,

@@ -285,8 +285,9 @@ def start_run(
     """Open a run with its context tags and (with `log_environment`) the installed packages."""
     context = run_context.context_tags()
     requirements = run_context.installed_requirements() if log_environment else ""
-    if requirements:
-        context[run_context.ENVIRONMENT_HASH] = run_context.requirements_hash(requirements)
+    if log_environment:
+        context.update(run_context.environment_tags(requirements))
+    context.update(run_context.lib_tags())
     if name:  # MLflow keeps the name as a tag too; runs read alike whichever client made them
         context[RUN_NAME_TAG] = name
     body = {

@@ -48,7 +48,7 @@ class ModelLoader:
     def _read(self, version: ModelVersion) -> LoadedModel:
         with tempfile.TemporaryDirectory(prefix="seedbed-model-") as folder:
             local = self.workspace.artifacts.download_dir(version.source, Path(folder))
-            estimator = model_format.load_model(local)
+            estimator = model_format.load_model(local, f"{version.name} version {version.version}")
             inputs = model_format.model_inputs(local)
             example = model_format.read_input_example(local)
             labels = model_format.class_labels(local)

@@ -11,7 +11,6 @@ import json
 import pickle
 import platform
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ import pandas as pd
 import yaml
 
 from seedbed.errors import Invalid
+from seedbed.registry import model_requirements
 
 MODEL_FILE = "model.pkl"
 
@@ -116,8 +116,9 @@ def save_sklearn_model(
     columns = [c.name for c in inputs]
     example = {"columns": columns, "data": [[input_example.get(c) for c in columns]]}
     (directory / "input_example.json").write_text(json.dumps(example, default=str))
-    requirements = _pinned(["scikit-learn", "numpy", "pandas", "scipy"])
-    (directory / "requirements.txt").write_text("\n".join(requirements) + "\n")
+    # What unpickling needs: the distributions of the modules the fitted object uses.
+    requirements = model_requirements.infer_requirements(model)
+    (directory / model_requirements.REQUIREMENTS_FILE).write_text("\n".join(requirements) + "\n")
     (directory / "python_env.yaml").write_text(
         yaml.safe_dump(
             {
@@ -139,16 +140,6 @@ def save_sklearn_model(
     return directory
 
 
-def _pinned(distributions: list[str]) -> list[str]:
-    pins = []
-    for name in distributions:
-        try:
-            pins.append(f"{name}=={metadata.version(name)}")
-        except metadata.PackageNotFoundError:
-            continue
-    return pins
-
-
 def read_mlmodel(directory: Path) -> dict[str, Any]:
     path = directory / "MLmodel"
     if not path.is_file():
@@ -157,9 +148,13 @@ def read_mlmodel(directory: Path) -> dict[str, Any]:
     return data
 
 
-def load_model(directory: Path) -> Any:
-    """Load the scikit-learn estimator of an MLmodel folder."""
-    flavours = read_mlmodel(directory).get("flavors", {})
+def load_model(directory: Path, label: str = "") -> Any:
+    """Load the scikit-learn estimator of an MLmodel folder; warns with a
+    ModelEnvironmentWarning when its pinned versions differ from those installed here."""
+    mlmodel = read_mlmodel(directory)
+    flavours = mlmodel.get("flavors", {})
+    python_version = (flavours.get("python_function") or {}).get("python_version")
+    model_requirements.warn_on_differences(directory, python_version, label)
     sklearn_flavour = flavours.get("sklearn")
     if sklearn_flavour is None:
         raise Invalid(

@@ -41,6 +41,7 @@ FACT_TAGS = {
     "seedbed.python_version": "Python",
     "seedbed.environment": "Environment",
     "seedbed.environment_lock": "Environment lock",
+    "seedbed.lib_version": "lib/ version",
     "seedbed.resource_profile": "Resource profile",
 }
 SYSTEM_PREFIXES = ("mlflow.", "seedbed.")
