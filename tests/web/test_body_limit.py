@@ -4,6 +4,7 @@ the routes that stream files to disk still take big bodies."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
 import time
 from collections.abc import Iterator
@@ -147,7 +148,10 @@ def call(headers: list[tuple[bytes, bytes]], receive: Receive) -> tuple[int, lis
         sent.append(message)
 
     scope = {"type": "http", "method": "POST", "path": "/api/v1/experiments", "headers": headers}
-    asyncio.run(BodyLimitMiddleware(app, max_bytes=LIMIT)(scope, receive, record))
+    middleware = BodyLimitMiddleware(app, max_bytes=LIMIT)
+    # a thread of its own: the browser tests' Playwright keeps an event loop running in this one
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, middleware(scope, receive, record)).result()
     return reached, sent
 
 
