@@ -50,6 +50,7 @@ bench: install-dev
 	$(BIN)/python bench/profiling.py
 	$(BIN)/python bench/tracking.py
 	$(BIN)/python bench/runs_table.py
+	$(BIN)/python bench/compute.py --ray
 	$(BIN)/python bench/pii.py
 
 clean:
