@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from tests.auth_sessions import page_csrf
 from tests.conftest import api_client, make_settings
 from tests.server_process import SeedbedServer
 from websockets.sync.client import connect as websocket
@@ -178,3 +179,28 @@ def test_a_port_in_use_is_refused_with_what_to_do(
     # the token made for it is revoked again
     made = [t for t in tokens.list_tokens(local_workspace) if t.name.startswith("jupyterlab")]
     assert made and all(t.revoked for t in made)
+
+
+def test_open_in_jupyterlab_starts_it_and_sends_the_browser_there(
+    local_workspace: Workspace,
+) -> None:
+    (local_workspace.notebooks_dir / "my nb.ipynb").write_text(
+        json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+    )
+    token = tokens.ensure_admin_token(local_workspace)
+    with api_client(local_workspace, authenticated=False) as browser:
+        try:
+            assert browser.get(f"/login?token={token}").status_code == 303
+            csrf = page_csrf(browser, "/ui/notebooks/view/my%20nb.ipynb")
+            opened = browser.post(
+                "/ui/notebooks/open", data={"path": "my nb.ipynb", "csrf_token": csrf}
+            )
+            assert opened.status_code == 303, opened.text
+            target = opened.headers["location"]
+            assert target.startswith("http://127.0.0.1:") and "/lab/tree/my%20nb.ipynb?token=" in (
+                target
+            )
+            assert httpx.get(target, timeout=30).status_code == 200  # the token lets it in
+            assert "Open JupyterLab" in browser.get("/ui/notebooks").text  # it runs now
+        finally:
+            browser.app.state.jupyter.close()  # type: ignore[attr-defined]
