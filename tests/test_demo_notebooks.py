@@ -95,3 +95,12 @@ def test_compare_scores_the_model_against_the_business_rule(
     rule, model, _gain = rows["roc_auc"]
     assert 0.5 < rule < model < 1.0
     assert "application/vnd.plotly.v1+json" in outputs(notebook)
+
+
+def test_the_registered_champion_loads_here_without_a_warning(
+    demo_server: SeedbedServer,
+) -> None:
+    with sb.connect(url=demo_server.url, token=demo_server.token) as ws:
+        model = ws.models.load("flight-delay", "champion")  # warnings are errors in tests
+        assert type(model).__name__ == "Pipeline"
+        assert list(model.feature_names_in_)[:2] == ["carrier", "origin"]
