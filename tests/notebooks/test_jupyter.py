@@ -25,6 +25,7 @@ from tests.server_process import SeedbedServer
 from websockets.sync.client import connect as websocket
 
 from seedbed.auth import tokens
+from seedbed.compute import confine
 from seedbed.notebooks import environments as envs
 from seedbed.workspace import Workspace
 
@@ -125,6 +126,20 @@ def test_a_kernel_reaches_seedbed_without_arguments(server: SeedbedServer) -> No
     assert "answer 42" in execute(lab, kernel["id"], CELL)
     where = execute(lab, kernel["id"], "import sys, os; print(sys.prefix, os.getcwd())")
     assert "environments/default/.venv" in where and where.strip().endswith("notebooks")
+    if confine.available():
+        # confined: the kernel saves files beside the notebooks but cannot read the
+        # workspace's internals (the metadata DB, the admin's token)
+        probe = (
+            "import pathlib\n"
+            "pathlib.Path('saved.txt').write_text('ok')\n"
+            "for name in ('../metadata.db', '../.seedbed/token'):\n"
+            "    try:\n"
+            "        pathlib.Path(name).read_bytes(); print(name, 'read')\n"
+            "    except PermissionError:\n"
+            "        print(name, 'denied')\n"
+        )
+        said = execute(lab, kernel["id"], probe)
+        assert "../metadata.db denied" in said and "../.seedbed/token denied" in said, said
 
     # the CLI finds the running JupyterLab and prints its URL
     cli = subprocess.run(

@@ -12,6 +12,10 @@ The shim applies it in the job's process just before the job's program starts:
 
 Standard library only (it runs in the shim, which imports nothing else): the three Landlock
 system calls through ctypes. `available()` says whether the kernel has Landlock.
+
+Run by path it confines a command: `python -P confine.py RULES.json -- COMMAND...` applies
+the rules in RULES.json ({"read": [...], "write": [...]}) and then becomes COMMAND (the way
+notebook kernels are started).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
+SCRIPT = Path(__file__)
 _SYSCALLS = {"x86_64": (444, 445, 446), "aarch64": (444, 445, 446)}
 _PR_SET_NO_NEW_PRIVS = 38
 _RULE_PATH_BENEATH = 1
@@ -158,3 +163,19 @@ def rules_for(workspace: Path, work: Path, readable: Iterable[Path]) -> dict[str
     # not /tmp: a workspace may live there (tests' do); jobs get TMPDIR in their own folder
     write = [str(work), "/dev", "/dev/shm"]
     return {"read": read, "write": [p for p in write if os.path.exists(p)]}
+
+
+def main(arguments: list[str]) -> None:
+    """`confine.py RULES.json -- COMMAND...`: restrict, then exec the command."""
+    import json
+
+    if len(arguments) < 3 or arguments[1] != "--":
+        sys.exit("usage: confine.py RULES.json -- COMMAND [ARGS...]")
+    with open(arguments[0], encoding="utf-8") as handle:
+        rules = json.load(handle)
+    restrict(rules["read"], rules["write"])
+    os.execvp(arguments[2], arguments[2:])
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

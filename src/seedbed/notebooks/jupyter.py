@@ -32,6 +32,7 @@ import httpx
 
 from seedbed.auth import tokens
 from seedbed.auth.users import User
+from seedbed.compute import confine
 from seedbed.compute.executor import inherited_environment
 from seedbed.errors import Conflict, Invalid, NotFound, SeedbedError
 from seedbed.notebooks import environments as envs
@@ -158,24 +159,58 @@ class _Lab:
         kernels_dir = self._folder("path") / "kernels"
         shutil.rmtree(kernels_dir, ignore_errors=True)  # environments removed since go too
         names = []
+        confined = self._kernel_confinement()
         for environment in envs.list_environments(self.workspace):
             folder = kernels_dir / environment.name
             folder.mkdir(parents=True, mode=0o700)
             python = str(environment.python)
+            argv = [python, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+            env = {
+                "SEEDBED_URL": self.server_url,
+                "SEEDBED_TOKEN": seedbed_token,
+                "SEEDBED_ENVIRONMENT": environment.name,
+            }
+            if confined is not None:
+                # the kernel gives up reading the workspace's internals before it starts
+                argv = [python, "-P", str(confine.SCRIPT), str(confined), "--", *argv]
+                home = self._folder("home")
+                env.update(HOME=str(home), TMPDIR=str(home))
             spec = {
-                "argv": [python, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "argv": argv,
                 "display_name": f"{KERNEL_DISPLAY_PREFIX}{environment.name})",
                 "language": "python",
-                "env": {
-                    "SEEDBED_URL": self.server_url,
-                    "SEEDBED_TOKEN": seedbed_token,
-                    "SEEDBED_ENVIRONMENT": environment.name,
-                },
+                "env": env,
                 "metadata": {"debugger": True},
             }
             _write_private(folder / "kernel.json", json.dumps(spec, indent=1))
             names.append(environment.name)
         return names
+
+    def _kernel_confinement(self) -> Path | None:
+        """The Landlock rules of this user's kernels (compute.confine), as a file; None when
+        kernels run unconfined. Kernels read what jobs read, and write the notebooks
+        folder (where notebooks save their files) and a home of their own."""
+        choice = self.workspace.settings.compute.confine
+        if choice == "off" or not confine.available():
+            if choice == "on":
+                raise Invalid(
+                    'compute.confine = "on", but this kernel has no Landlock: set it to '
+                    '"auto" or "off".'
+                )
+            return None
+        workspace = self.workspace
+        readable = [
+            workspace.lib_dir,
+            workspace.features_dir,
+            workspace.root / "environments",
+            self._folder("runtime"),  # the kernel's connection file
+            self._folder("path"),
+        ]
+        rules = confine.rules_for(workspace.root, self._folder("home"), readable)
+        rules["write"] += [str(workspace.notebooks_dir), str(self._folder("ipython"))]
+        path = self.home / "confine.json"
+        _write_private(path, json.dumps(rules))
+        return path
 
     def _write_config(self, kernels: list[str]) -> None:
         # The token goes in a file only this user reads, not on the command line (ps shows it).
