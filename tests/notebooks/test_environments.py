@@ -128,6 +128,7 @@ def test_environments_over_http_and_jobs_in_them(
     script = "import toolz, sys; print('toolz', toolz.__version__, sys.prefix)"
     body = {"kind": "script", "filename": "t.py", "content": script, "environment": "extra"}
     job = http.post("/api/v1/jobs", json=body).json()["job"]
+    assert job["environment"] == "extra" and job["environment_lock"].startswith("sha256:")
     import time
 
     deadline = time.monotonic() + 60

@@ -78,6 +78,8 @@ class Job:
     message: str
     outputs: dict[str, str] = field(default_factory=dict)
     pid: int | None = None  # local jobs: the shim leading the job's process group
+    environment: str = "default"  # the workspace environment it runs in
+    environment_lock: str | None = None  # "sha256:…" of that environment's lock at submission
 
     @property
     def final(self) -> bool:
@@ -116,6 +118,8 @@ def _job(row: Any) -> Job:
         message=row["message"],
         outputs=json.loads(row["outputs"]),
         pid=row.get("pid"),
+        environment=row.get("environment") or "default",
+        environment_lock=row.get("environment_lock"),
     )
 
 
@@ -331,6 +335,11 @@ class JobService:
             "message": "",
             "outputs": "{}",
         }
+        from seedbed.notebooks import environments  # notebooks build on compute's jobs
+
+        chosen = environments.get(self.workspace, (size or Size()).environment)
+        row["environment"] = chosen.name
+        row["environment_lock"] = f"sha256:{chosen.lock_hash}" if chosen.lock_hash else None
         env, row["token_id"] = self._environment(user, job_id, profile)
         self._save_environment(job_id, env)
         unset = ("started_at", "finished_at", "exit_code", "cpu_seconds", "peak_memory_bytes")

@@ -47,6 +47,8 @@ jobs = Table(
     Column("pid", Integer, nullable=True),
     Column("message", Text, nullable=False, default=""),
     Column("outputs", Text, nullable=False, default="{}"),  # JSON: artifact keys it left
+    Column("environment", String(40), nullable=False, server_default="default"),
+    Column("environment_lock", String(71), nullable=True),  # "sha256:…" when it was submitted
     Index("ix_jobs_status", "status"),
     Index("ix_jobs_created_at", "created_at"),
 )
