@@ -141,6 +141,17 @@ def test_a_kernel_reaches_seedbed_without_arguments(server: SeedbedServer) -> No
         said = execute(lab, kernel["id"], probe)
         assert "../metadata.db denied" in said and "../.seedbed/token denied" in said, said
 
+    # a kernel that dies (killed here, as the kernel's OOM killer would) is reported
+    kernel_pid = int(execute(lab, kernel["id"], "import os; print(os.getpid())").strip())
+    assert api.get("/api/v1/notebooks/server").json()["kernel_events"] == []
+    os.kill(kernel_pid, signal.SIGKILL)
+    events = wait_for(
+        lambda: api.get("/api/v1/notebooks/server").json()["kernel_events"], timeout_s=30
+    )
+    assert "a kernel died; JupyterLab restarted it (1/" in events[0]
+    page = api.get("/ui/notebooks")
+    assert "Kernels of your JupyterLab died" in page.text
+
     # the CLI finds the running JupyterLab and prints its URL
     cli = subprocess.run(
         [sys.executable, "-m", "seedbed", "notebook"],

@@ -15,6 +15,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -59,6 +60,7 @@ class LabInfo:
     pid: int
     url: str  # with its token: what a browser opens
     restarts: int
+    kernel_events: tuple[str, ...] = ()  # kernels that died (and what became of them)
 
     def notebook_url(self, path: str) -> str:
         base, _, query = self.url.partition("?")
@@ -112,6 +114,7 @@ class _Lab:
             self.process.pid,
             f"http://{HOST}:{self.port}/lab?token={self.lab_token}",
             len(self.restarts),
+            kernel_events(self.log_path),
         )
 
     def alive(self) -> bool:
@@ -349,6 +352,35 @@ class _Lab:
             process.wait()
 
 
+# What JupyterLab's kernel manager logs when a kernel's process dies: its restarter brings
+# it back (up to 5 times), or gives up and the kernel is gone.
+_KERNEL_DIED = re.compile(
+    r"^\[\w (?P<at>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)[^\]]*\] "
+    r"(?P<what>\w*KernelRestarter: restarting kernel \(\d+/\d+\)|Kernel \S+ died.*"
+    r"|\w*KernelRestarter: restart failed.*)"
+)
+
+
+def kernel_events(log_path: Path, limit: int = 20) -> tuple[str, ...]:
+    """The latest kernel deaths JupyterLab logged, newest last, as "TIME: what happened"."""
+    try:
+        text = log_path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return ()
+    found = []
+    for line in text.splitlines():
+        match = _KERNEL_DIED.match(line)
+        if match is None:
+            continue
+        what = match.group("what")
+        if "restarting kernel" in what:
+            what = "a kernel died; JupyterLab restarted it " + what[what.index("(") :]
+        elif "restart failed" in what:
+            what = "a kernel died and could not be restarted: " + what.split(":", 1)[1].strip()
+        found.append(f"{match.group('at')}: {what}")
+    return tuple(found[-limit:])
+
+
 def _port_conflict(port: int) -> Conflict:
     return Conflict(
         f"Port {port} on {HOST} is in use, so JupyterLab cannot listen there. "
@@ -422,4 +454,5 @@ class JupyterService:
             "pid": info.pid,
             "user": info.username,
             "restarts": info.restarts,
+            "kernel_events": list(info.kernel_events),
         }
