@@ -51,6 +51,7 @@ bench: install-dev
 	$(BIN)/python bench/tracking.py
 	$(BIN)/python bench/runs_table.py
 	$(BIN)/python bench/compute.py --ray
+	$(BIN)/python bench/notebooks.py
 	$(BIN)/python bench/pii.py
 
 clean:
