@@ -4,6 +4,7 @@ the resolver's message and the environment unchanged; jobs run in an environment
 
 from __future__ import annotations
 
+import platform
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -129,6 +130,8 @@ def test_environments_over_http_and_jobs_in_them(
     body = {"kind": "script", "filename": "t.py", "content": script, "environment": "extra"}
     job = http.post("/api/v1/jobs", json=body).json()["job"]
     assert job["environment"] == "extra" and job["environment_lock"].startswith("sha256:")
+    assert job["python_version"] == platform.python_version()
+    assert job["lib_version"].startswith("sha256:")
     import time
 
     deadline = time.monotonic() + 60

@@ -13,6 +13,7 @@ import contextlib
 import json
 import logging
 import os
+import platform
 import shutil
 import threading
 import time
@@ -32,6 +33,7 @@ from seedbed.compute.profiles import get_profile, memory_bytes
 from seedbed.compute.tables import jobs
 from seedbed.db import now_ms
 from seedbed.errors import Forbidden, Invalid, NotFound
+from seedbed.run_context import lib_version
 from seedbed.tracking.tables import run_tags, runs
 from seedbed.workspace import Workspace
 
@@ -80,6 +82,8 @@ class Job:
     pid: int | None = None  # local jobs: the shim leading the job's process group
     environment: str = "default"  # the workspace environment it runs in
     environment_lock: str | None = None  # "sha256:…" of that environment's lock at submission
+    python_version: str | None = None
+    lib_version: str | None = None  # "sha256:…" of the workspace's lib/ at submission
 
     @property
     def final(self) -> bool:
@@ -120,6 +124,8 @@ def _job(row: Any) -> Job:
         pid=row.get("pid"),
         environment=row.get("environment") or "default",
         environment_lock=row.get("environment_lock"),
+        python_version=row.get("python_version"),
+        lib_version=row.get("lib_version"),
     )
 
 
@@ -340,6 +346,8 @@ class JobService:
         chosen = environments.get(self.workspace, (size or Size()).environment)
         row["environment"] = chosen.name
         row["environment_lock"] = f"sha256:{chosen.lock_hash}" if chosen.lock_hash else None
+        row["python_version"] = platform.python_version()  # environments share its Python
+        row["lib_version"] = lib_version(self.workspace.lib_dir)
         env, row["token_id"] = self._environment(user, job_id, profile)
         self._save_environment(job_id, env)
         unset = ("started_at", "finished_at", "exit_code", "cpu_seconds", "peak_memory_bytes")

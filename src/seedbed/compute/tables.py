@@ -49,6 +49,8 @@ jobs = Table(
     Column("outputs", Text, nullable=False, default="{}"),  # JSON: artifact keys it left
     Column("environment", String(40), nullable=False, server_default="default"),
     Column("environment_lock", String(71), nullable=True),  # "sha256:…" when it was submitted
+    Column("python_version", String(20), nullable=True),  # of that environment
+    Column("lib_version", String(71), nullable=True),  # content hash of lib/ when submitted
     Index("ix_jobs_status", "status"),
     Index("ix_jobs_created_at", "created_at"),
 )
