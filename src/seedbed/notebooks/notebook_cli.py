@@ -11,7 +11,6 @@ import typer
 from seedbed.cli_output import console, fail
 from seedbed.client import connect
 from seedbed.errors import SeedbedError
-from seedbed.notebooks.export import DEFAULT_PROFILE, export_script
 
 app = typer.Typer(
     help="Notebooks: JupyterLab with the workspace's kernels; export to a script and a job.",
@@ -54,7 +53,7 @@ def export(
     ] = None,
     profile: Annotated[
         str, typer.Option(help="Resource profile for the job spec.")
-    ] = DEFAULT_PROFILE,
+    ] = "small",
     env: Annotated[
         str | None,
         typer.Option("--env", help="Environment for the job spec (default: the kernel's)."),
@@ -65,6 +64,9 @@ def export(
     Example: seedbed notebook export notebooks/explore.ipynb --to script --profile small
     """
     try:
+        # nbformat (and jsonschema under it) take a second to import: only when exporting
+        from seedbed.notebooks.export import export_script
+
         done = export_script(nb, output, profile, env)
     except SeedbedError as exc:
         raise fail(exc) from None

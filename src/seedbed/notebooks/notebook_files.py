@@ -15,9 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import nbformat
 from markdown_it import MarkdownIt
-from nbformat.validator import MissingIDFieldWarning
 
 from seedbed.errors import Invalid, NotFound
 from seedbed.workspace import Workspace
@@ -80,6 +78,10 @@ def read(path: Path) -> Any:
     try:
         with warnings.catch_warnings():
             # hand-written and older notebooks lack cell ids; reading them is fine
+            # nbformat (and jsonschema under it) take a second to import: only when needed
+            import nbformat
+            from nbformat.validator import MissingIDFieldWarning
+
             warnings.simplefilter("ignore", MissingIDFieldWarning)
             return nbformat.read(path, as_version=4)
     except Exception as exc:  # nbformat raises bare ValueErrors, JSON errors, and its own
