@@ -51,9 +51,7 @@ def export(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="The script (default: NB with .py).")
     ] = None,
-    profile: Annotated[
-        str, typer.Option(help="Resource profile for the job spec.")
-    ] = "small",
+    profile: Annotated[str, typer.Option(help="Resource profile for the job spec.")] = "small",
     env: Annotated[
         str | None,
         typer.Option("--env", help="Environment for the job spec (default: the kernel's)."),
