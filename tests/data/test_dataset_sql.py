@@ -53,6 +53,11 @@ def test_datasets_are_tables_in_sql(local_workspace: Workspace, tmp_path: Path) 
         assert hidden["status"] == 400 and "email" in str(hidden)
         bad = sql('select * from datasets."people@one"')
         assert bad["status"] == 400 and "names no version" in str(bad)
+        for reference in ("people@²", "people@"):  # "²".isdigit(), but int("²") fails
+            odd = sql(f'select * from datasets."{reference}"')
+            assert odd["status"] == 400 and "names no version" in str(odd)
+        superscript = http.get("/api/v1/datasets/people/versions/²/data")
+        assert superscript.status_code == 400 and "must be a number" in superscript.text
         missing = sql("select * from datasets.nobody")
         assert missing["status"] == 404
         # a query snapshot over datasets records them as its parents

@@ -92,6 +92,10 @@ def test_parents_must_exist(workspace: Workspace, tmp_path: Path) -> None:
     publish(workspace, tmp_path, "plain", {"id": [1]})
     with pytest.raises(Invalid, match="NAME@VERSION"):
         publish(workspace, tmp_path, "x", {"id": [1]}, parents=["plain@first"])
+    # "²" passes str.isdigit but not int(); a trailing "@" names no version either
+    for parent in ("plain@²", "plain@"):
+        with pytest.raises(Invalid, match="NAME@VERSION"):
+            publish(workspace, tmp_path, "x", {"id": [1]}, parents=[parent])
     with pytest.raises(NotFound):
         datasets.get_dataset(workspace, "x")
 

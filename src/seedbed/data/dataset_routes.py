@@ -105,9 +105,10 @@ def api_dataset(name: str, workspace: WorkspaceDep, user: CurrentUser) -> Datase
 def _version(workspace: WorkspaceDep, name: str, version: str) -> DatasetVersion:
     if version == "latest":
         return dataset_service.get_version(workspace, name)
-    if not version.isdigit():
+    number = dataset_service.version_number(version)
+    if number is None:
         raise Invalid(f"Version {version!r} must be a number or 'latest'.")
-    return dataset_service.get_version(workspace, name, int(version))
+    return dataset_service.get_version(workspace, name, number)
 
 
 @router.get("/api/v1/datasets/{name}/versions/{version}")

@@ -36,13 +36,13 @@ def named_in(refs: Iterable[tuple[str, str, str]]) -> set[str]:
 
 def resolve(workspace: Workspace, reference: str) -> DatasetVersion:
     """`NAME` (the latest version) or `NAME@VERSION`."""
-    name, _, number = reference.partition("@")
-    if number and not number.isdigit():
+    parsed = datasets.split_reference(reference)
+    if parsed is None:
         raise Invalid(
             f'datasets."{reference}" names no version: use datasets.NAME for the latest or '
             'datasets."NAME@2" for version 2.'
         )
-    return datasets.get_version(workspace, name, int(number) if number else None)
+    return datasets.get_version(workspace, *parsed)
 
 
 def _reader(

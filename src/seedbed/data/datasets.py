@@ -82,6 +82,22 @@ def check_name(name: str) -> None:
         )
 
 
+def version_number(text: str) -> int | None:
+    """`text` as a version number, or None when it is not one (ASCII digits only: `int`
+    would refuse "²", which `str.isdigit` lets through)."""
+    return int(text) if text.isascii() and text.isdigit() else None
+
+
+def split_reference(reference: str) -> tuple[str, int | None] | None:
+    """`NAME` as (NAME, None), the latest version; `NAME@VERSION` as (NAME, VERSION); None
+    when what follows the "@" is not a version number (`NAME@` included)."""
+    name, at, number = reference.partition("@")
+    if not at:
+        return name, None
+    version = version_number(number)
+    return None if version is None else (name, version)
+
+
 def parquet_schema(path: Path) -> tuple[int, list[DatasetColumn]]:
     """Row count and DuckDB column types of a Parquet file."""
     with duckdb.connect() as connection:

@@ -169,12 +169,13 @@ def resolve_parents(workspace: Workspace, references: list[str]) -> list[tuple[i
     """`name` (its latest version) or `name@version` references as (id, version, label)."""
     resolved = []
     for reference in references:
-        name, _, number = reference.partition("@")
-        if number and not number.isdigit():
+        parsed = datasets.split_reference(reference)
+        if parsed is None:
             raise Invalid(
                 f"Parent {reference!r} is not NAME or NAME@VERSION (a version is a number)."
             )
-        version = datasets.get_version(workspace, name, int(number) if number else None)
+        name = parsed[0]
+        version = datasets.get_version(workspace, *parsed)
         dataset_id = datasets.get_dataset(workspace, name).id
         resolved.append((dataset_id, version.version, f"{name} v{version.version}"))
     return sorted(set(resolved))
