@@ -17,6 +17,8 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
+from packaging.utils import canonicalize_name
+
 SOURCE_NAME = "mlflow.source.name"
 SOURCE_TYPE = "mlflow.source.type"
 GIT_COMMIT = "mlflow.source.git.commit"
@@ -118,7 +120,7 @@ def _requirements(_stamps: tuple[tuple[str, int], ...]) -> str:
     pins: dict[str, str] = {}
     for distribution in metadata.distributions():  # in sys.path order
         name = distribution.metadata["Name"]
-        key = re.sub(r"[-_.]+", "-", name).lower() if name else ""
+        key = canonicalize_name(name) if name else ""
         # An environment's own version of a package shadows the server's: the first is imported.
         if key and key not in pins:
             pins[key] = f"{name}=={distribution.version}"

@@ -5,6 +5,7 @@ and a job spec in the kernel's environment."""
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -108,3 +109,46 @@ def test_the_export_command_says_how_to_submit(tmp_path: Path) -> None:
     assert f"seedbed jobs submit {out} --profile small --env x" in result.output
     refused = CliRunner().invoke(app, ["notebook", "export", str(tmp_path / "nope.txt")])
     assert refused.exit_code != 0 and "not a notebook" in refused.output
+
+
+def write_hand_written(path: Path) -> None:
+    """A notebook nbformat reads (it only logs the invalid kernelspec) but would not write."""
+    cell = {
+        "cell_type": "code",
+        "source": "1",
+        "metadata": {},
+        "outputs": [],
+        "execution_count": None,
+    }
+    odd = {"nbformat": 4, "nbformat_minor": 5, "metadata": {"kernelspec": "hand-written"}}
+    path.write_text(json.dumps({**odd, "cells": [cell]}), encoding="utf-8")
+
+
+def test_odd_notebook_paths_and_metadata_answer_4xx_not_500(
+    http: TestClient, local_workspace: Workspace
+) -> None:
+    folder = local_workspace.notebooks_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    write_hand_written(folder / "odd.ipynb")
+    assert http.get("/ui/notebooks/view/odd.ipynb").status_code == 200
+    assert http.get("/ui/notebooks/view/a%00.ipynb").status_code == 400
+    assert http.get("/ui/notebooks/view/" + "a" * 300 + ".ipynb").status_code == 400
+
+
+def test_export_refuses_what_it_cannot_write_with_a_message(tmp_path: Path) -> None:
+    source = write_notebook(tmp_path / "my flights.ipynb")
+    write_hand_written(tmp_path / "odd.ipynb")
+    assert yaml.safe_load(export_script(tmp_path / "odd.ipynb").spec.read_text())[
+        "environment"
+    ] == ("default")
+    done = export_script(source)
+    assert done.submit == f"seedbed jobs submit '{done.script}' --profile small --env default"
+    (tmp_path / "taken.py").mkdir()
+    for extra, said in [
+        (["-o", str(tmp_path / "taken.py")], "Could not write"),
+        (["--env", "Not An Env"], "is not allowed"),
+    ]:
+        refused = CliRunner().invoke(app, ["notebook", "export", str(source), *extra])
+        assert refused.exit_code != 0 and said in refused.output, refused.output
+        assert refused.exception is None or isinstance(refused.exception, SystemExit)
+    assert not list(tmp_path.glob(".*.partial"))

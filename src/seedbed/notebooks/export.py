@@ -10,6 +10,7 @@ environment the notebook's kernel used.
 from __future__ import annotations
 
 import re
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ import yaml
 
 from seedbed.errors import Invalid
 from seedbed.notebooks import environments as envs
-from seedbed.notebooks.notebook_files import read
+from seedbed.notebooks.notebook_files import kernelspec, read
 
 NOTE = "  # seedbed export: IPython-only, commented out"
 # A magic, a shell escape, an assignment from one, or a help lookup: not plain Python.
@@ -87,9 +88,9 @@ def kernel_environment(notebook: Any) -> str:
     """The workspace environment the notebook's kernel ran in (default for another kernel).
 
     seedbed's kernels are named after their environment and shown as "seedbed (NAME)"."""
-    kernelspec = notebook.metadata.get("kernelspec", {})
-    name = str(kernelspec.get("name", ""))
-    ours = str(kernelspec.get("display_name", "")).startswith(KERNEL_DISPLAY_PREFIX)
+    spec = kernelspec(notebook)
+    name = str(spec.get("name", ""))
+    ours = str(spec.get("display_name", "")).startswith(KERNEL_DISPLAY_PREFIX)
     return name if ours and envs.NAME.match(name) else envs.DEFAULT
 
 
@@ -100,6 +101,8 @@ def export_script(
     environment: str | None = None,
 ) -> Exported:
     """Write NOTEBOOK.py (or `output`) and NOTEBOOK.job.yaml beside it."""
+    if environment is not None:
+        envs.check_name(environment)
     if notebook_file.suffix != ".ipynb":
         raise Invalid(f"{notebook_file} is not a notebook (.ipynb).")
     if not notebook_file.is_file():
@@ -112,15 +115,23 @@ def export_script(
     environment = environment or kernel_environment(notebook)
     spec_path = script.with_suffix(".job.yaml")
     spec = {"script": script.name, "profile": profile, "environment": environment, "args": []}
-    script.parent.mkdir(parents=True, exist_ok=True)
-    _publish(script, text)
-    _publish(spec_path, yaml.safe_dump(spec, sort_keys=False))
-    submit = f"seedbed jobs submit {script} --profile {profile} --env {environment}"
+    try:
+        script.parent.mkdir(parents=True, exist_ok=True)
+        _publish(script, text)
+        _publish(spec_path, yaml.safe_dump(spec, sort_keys=False))
+    except OSError as exc:  # a folder by that name, a read-only place, …
+        raise Invalid(f"Could not write {script}: {exc.strerror or exc}.") from None
+    submit = shlex.join(
+        ["seedbed", "jobs", "submit", str(script), "--profile", profile, "--env", environment]
+    )
     return Exported(script, spec_path, commented, submit)
 
 
 def _publish(path: Path, text: str) -> None:
     """Write whole or not at all."""
     partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(text, encoding="utf-8")
-    partial.replace(path)
+    try:
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)

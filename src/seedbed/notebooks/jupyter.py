@@ -426,10 +426,6 @@ class JupyterService:
         with lab.lock:
             return lab.info() if lab.alive() else None
 
-    def process(self, user: User) -> subprocess.Popen[bytes] | None:
-        lab = self._labs.get(user.id)
-        return lab.process if lab is not None else None
-
     def stop(self, user: User) -> bool:
         """Stop the user's JupyterLab and revoke its token; False if none ran."""
         with self._lock:

@@ -65,10 +65,14 @@ def list_notebooks(workspace: Workspace) -> list[NotebookFile]:
 def notebook_path(workspace: Workspace, relative: str) -> Path:
     """The file of a notebook named relative to notebooks/; never outside it."""
     root = workspace.notebooks_dir.resolve()
-    path = (root / relative).resolve()
+    try:
+        path = (root / relative).resolve()
+        found = path.is_file()
+    except (OSError, ValueError):  # a NUL byte, a name too long for the file system
+        raise Invalid(f"{relative!r} is not a notebook path under notebooks/.") from None
     if not path.is_relative_to(root) or path.suffix != ".ipynb":
         raise Invalid(f"{relative!r} is not a notebook path under notebooks/.")
-    if not path.is_file():
+    if not found:
         raise NotFound(f"No notebook {relative!r} in {workspace.notebooks_dir}.")
     return path
 
@@ -86,6 +90,12 @@ def read(path: Path) -> Any:
             return nbformat.read(path, as_version=4)
     except Exception as exc:  # nbformat raises bare ValueErrors, JSON errors, and its own
         raise Invalid(f"{path.name} is not a notebook nbformat can read: {exc}") from exc
+
+
+def kernelspec(notebook: Any) -> dict[str, Any]:
+    """The notebook's kernelspec metadata; {} when it has none (or a hand-written non-object)."""
+    spec = notebook.metadata.get("kernelspec")
+    return spec if isinstance(spec, dict) else {}
 
 
 def cells(notebook: Any) -> list[Cell]:

@@ -33,7 +33,7 @@ def notebook_page(
     request: Request, path: str, workspace: WorkspaceDep, user: CurrentUser
 ) -> Response:
     notebook = files.read(files.notebook_path(workspace, path))
-    kernel = notebook.metadata.get("kernelspec", {}).get("display_name", "")
+    kernel = str(files.kernelspec(notebook).get("display_name", ""))
     return render(
         request, "notebooks/notebook.html", path=path, cells=files.cells(notebook), kernel=kernel
     )

@@ -20,6 +20,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from packaging.utils import canonicalize_name
+
 log = logging.getLogger(__name__)
 
 REQUIREMENTS_FILE = "requirements.txt"
@@ -44,7 +46,7 @@ def infer_requirements(model: Any) -> list[str]:
         if package in sys.stdlib_module_names or package in ("builtins", "__main__"):
             continue
         for name in owners.get(package, []):
-            key = _key(name)
+            key = canonicalize_name(name)
             if key not in pins:
                 try:
                     pins[key] = f"{name}=={metadata.version(name)}"
@@ -56,10 +58,6 @@ def infer_requirements(model: Any) -> list[str]:
 @lru_cache(maxsize=1)
 def _distributions_of() -> dict[str, list[str]]:
     return {k: list(dict.fromkeys(v)) for k, v in metadata.packages_distributions().items()}
-
-
-def _key(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def _modules(root: Any) -> set[str]:
@@ -115,11 +113,11 @@ def read_requirements(directory: Path) -> dict[str, tuple[str, str]]:
     path = directory / REQUIREMENTS_FILE
     if not path.is_file():
         return {}
-    pins = {}
+    pins: dict[str, tuple[str, str]] = {}
     for line in path.read_text("utf-8").splitlines():
         match = _PIN.match(line)
         if match:
-            pins[_key(match.group(1))] = (match.group(1), match.group(2))
+            pins[canonicalize_name(match.group(1))] = (match.group(1), match.group(2))
     return pins
 
 
