@@ -32,7 +32,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from seedbed.auth.users import create_user  # noqa: E402
 from seedbed.compute.executor import JobSpec, JobStatus, Resources  # noqa: E402
-from seedbed.compute.jobs import JobService, Size  # noqa: E402
+from seedbed.compute.job_records import Size  # noqa: E402
+from seedbed.compute.jobs import JobService  # noqa: E402
 from seedbed.compute.local import LocalExecutor  # noqa: E402
 from seedbed.settings import load_settings  # noqa: E402
 from seedbed.workspace import Workspace  # noqa: E402

@@ -10,7 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+from seedbed.errors import Invalid
+
+if TYPE_CHECKING:
+    from seedbed.workspace import Workspace
 
 # Job states. `queued` and `running` are live; the others are final.
 QUEUED = "queued"
@@ -145,6 +150,19 @@ class Capacity:
 
 
 Listener = Callable[[str, JobStatus], None]
+LOG_CHUNK = 4 << 20  # the most of a log one call hands back
+
+
+def read_log(path: Path, offset: int = 0) -> tuple[bytes, int]:
+    """A job's log from byte `offset` on (up to LOG_CHUNK), and the offset to ask from next."""
+    start = max(0, offset)
+    try:
+        with path.open("rb") as handle:
+            handle.seek(start)
+            data = handle.read(LOG_CHUNK)
+    except FileNotFoundError:
+        return b"", offset
+    return data, start + len(data)
 
 
 class Executor(Protocol):
@@ -175,3 +193,20 @@ class Executor(Protocol):
 
     def close(self) -> None:
         """Stop watching jobs (running jobs go on; the next start reconciles them)."""
+
+
+def make_executor(workspace: Workspace) -> Executor:
+    """The executor the settings choose: local (default) or a Ray cluster."""
+    settings = workspace.settings.compute
+    if settings.backend == "ray":
+        if not settings.ray_address:
+            raise Invalid(
+                'compute.backend = "ray" needs compute.ray_address, the Ray dashboard URL '
+                "(such as http://127.0.0.1:8265)."
+            )
+        from seedbed.compute.ray_executor import RayExecutor
+
+        return RayExecutor(settings.ray_address)
+    from seedbed.compute.local import LocalExecutor
+
+    return LocalExecutor(gpu_ids=settings.gpu_ids)

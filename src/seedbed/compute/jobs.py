@@ -18,7 +18,6 @@ import shutil
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,122 +27,25 @@ from seedbed.auth import audit, tokens
 from seedbed.auth.permissions import require
 from seedbed.auth.users import User, get_user_by_name
 from seedbed.compute import executor as states
-from seedbed.compute.executor import Capacity, Executor, JobSpec, JobStatus, Resources
+from seedbed.compute.executor import (
+    Capacity,
+    Executor,
+    JobSpec,
+    JobStatus,
+    Resources,
+    read_log,
+)
+from seedbed.compute.job_records import KINDS, Job, Size, job_from_row
 from seedbed.compute.profiles import get_profile, memory_bytes
 from seedbed.compute.tables import jobs
 from seedbed.db import now_ms
-from seedbed.errors import Forbidden, Invalid, NotFound
-from seedbed.run_context import lib_version
+from seedbed.errors import Invalid, NotFound
+from seedbed.run_context import JOB_TAG, lib_version
 from seedbed.tracking.tables import run_tags, runs
 from seedbed.workspace import Workspace
 
 log = logging.getLogger(__name__)
-KINDS = ("script", "notebook", "function")
-JOB_TAG = "seedbed.job_id"
 MAX_SCRIPT_BYTES = 8 << 20
-
-
-@dataclass(frozen=True)
-class Size:
-    """What a submitter asks for: a profile, or explicit numbers (which win)."""
-
-    profile: str | None = None
-    cpus: float | None = None
-    memory: str | int | None = None
-    gpus: int | None = None
-    environment: str = "default"  # the workspace environment whose Python runs the job
-
-
-@dataclass
-class Job:
-    id: str
-    name: str
-    kind: str
-    status: str
-    backend: str
-    profile: str | None
-    cpus: float
-    memory_bytes: int
-    gpus: int
-    command: list[str]
-    timeout_s: float | None
-    max_retries: int
-    submitted_by: str
-    created_at: int
-    started_at: int | None
-    finished_at: int | None
-    attempt: int
-    exit_code: int | None
-    cpu_seconds: float | None
-    peak_memory_bytes: int | None
-    gpu_ids: list[int]
-    message: str
-    outputs: dict[str, str] = field(default_factory=dict)
-    pid: int | None = None  # local jobs: the shim leading the job's process group
-    environment: str = "default"  # the workspace environment it runs in
-    environment_lock: str | None = None  # "sha256:…" of that environment's lock at submission
-    python_version: str | None = None
-    lib_version: str | None = None  # "sha256:…" of the workspace's lib/ at submission
-
-    @property
-    def final(self) -> bool:
-        return self.status in states.FINAL
-
-    @property
-    def seconds(self) -> float | None:
-        if self.started_at is None:
-            return None
-        return ((self.finished_at or now_ms()) - self.started_at) / 1000
-
-
-def _job(row: Any) -> Job:
-    return Job(
-        id=row["id"],
-        name=row["name"],
-        kind=row["kind"],
-        status=row["status"],
-        backend=row["backend"],
-        profile=row["profile"],
-        cpus=row["cpus"],
-        memory_bytes=row["memory_bytes"],
-        gpus=row["gpus"],
-        command=json.loads(row["command"]),
-        timeout_s=row["timeout_s"],
-        max_retries=row["max_retries"],
-        submitted_by=row["submitted_by"],
-        created_at=row["created_at"],
-        started_at=row["started_at"],
-        finished_at=row["finished_at"],
-        attempt=row["attempt"],
-        exit_code=row["exit_code"],
-        cpu_seconds=row["cpu_seconds"],
-        peak_memory_bytes=row["peak_memory_bytes"],
-        gpu_ids=json.loads(row["gpu_ids"]),
-        message=row["message"],
-        outputs=json.loads(row["outputs"]),
-        pid=row.get("pid"),
-        environment=row.get("environment") or "default",
-        environment_lock=row.get("environment_lock"),
-        python_version=row.get("python_version"),
-        lib_version=row.get("lib_version"),
-    )
-
-
-def make_executor(workspace: Workspace) -> Executor:
-    """The executor the settings choose: local (default) or a Ray cluster."""
-    settings = workspace.settings.compute
-    if settings.backend == "ray":
-        if not settings.ray_address:
-            raise Invalid(
-                'compute.backend = "ray" needs compute.ray_address, the Ray dashboard URL '
-                "(such as http://127.0.0.1:8265)."
-            )
-        from seedbed.compute.ray_executor import RayExecutor
-
-        return RayExecutor(settings.ray_address)
-    from seedbed.compute.local import LocalExecutor
-
-    return LocalExecutor(gpu_ids=settings.gpu_ids)
 
 
 class JobService:
@@ -203,7 +105,7 @@ class JobService:
         self.executor.start(self._heard)
         with self.workspace.engine.connect() as connection:
             live = [
-                _job(row)
+                job_from_row(row)
                 for row in connection.execute(
                     select(jobs).where(jobs.c.status.in_(sorted(states.LIVE)))
                 ).mappings()
@@ -351,7 +253,7 @@ class JobService:
         env, row["token_id"] = self._environment(user, job_id, profile)
         self._save_environment(job_id, env)
         unset = ("started_at", "finished_at", "exit_code", "cpu_seconds", "peak_memory_bytes")
-        job = _job(row | dict.fromkeys(unset))
+        job = job_from_row(row | dict.fromkeys(unset))
         with self.workspace.engine.begin() as connection:
             connection.execute(jobs.insert().values(**row))
             audit.append(
@@ -479,7 +381,7 @@ class JobService:
                 return  # a final state is never overwritten
             connection.execute(jobs.update().where(jobs.c.id == job_id).values(**values))
         if status.final:
-            self._ended(_job(row), status)
+            self._ended(job_from_row(row), status)
 
     def _ended(self, job: Job, status: JobStatus) -> None:
         """Revoke the job's token, keep what it left, write its end to the audit log."""
@@ -532,7 +434,7 @@ class JobService:
                 row = found[0] if found else None
         if row is None:
             raise NotFound(f"No job {job_id!r}; `seedbed jobs list` shows the jobs.")
-        return _job(row)
+        return job_from_row(row)
 
     def list_jobs(self, status: str | None = None, limit: int = 200) -> list[Job]:
         query = select(jobs).order_by(jobs.c.created_at.desc()).limit(min(max(1, limit), 1000))
@@ -543,7 +445,7 @@ class JobService:
         elif status:
             query = query.where(jobs.c.status == status)
         with self.workspace.engine.connect() as connection:
-            return [_job(row) for row in connection.execute(query).mappings()]
+            return [job_from_row(row) for row in connection.execute(query).mappings()]
 
     def logs(self, job_id: str, offset: int = 0) -> tuple[bytes, int]:
         job = self.get(job_id)
@@ -553,14 +455,7 @@ class JobService:
                 return self.executor.logs(job_id, offset)
             except NotFound:
                 pass  # a job of an earlier server: its log file is all there is
-        path = self.state_dir(job_id) / "log.txt"
-        try:
-            with path.open("rb") as handle:
-                handle.seek(max(0, offset))
-                data = handle.read(4 << 20)
-        except FileNotFoundError:
-            return b"", offset
-        return data, max(0, offset) + len(data)
+        return read_log(self.state_dir(job_id) / "log.txt", offset)
 
     def cancel(self, job_id: str, user: User) -> Job:
         job = self.get(job_id)
@@ -600,9 +495,3 @@ class JobService:
         )
         with self.workspace.engine.connect() as connection:
             return [dict(row) for row in connection.execute(query).mappings()]
-
-
-def forbid_unless_owner(job: Job, user: User) -> None:
-    """Jobs are visible to everyone who may read; logs and results to their owner and admins."""
-    if job.submitted_by != user.username and not user.is_admin:
-        raise Forbidden(f"Job {job.id} is {job.submitted_by}'s; only they and admins may see that.")

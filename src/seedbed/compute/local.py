@@ -33,6 +33,7 @@ from seedbed.compute.executor import (
     Listener,
     Resources,
     inherited_environment,
+    read_log,
 )
 from seedbed.compute.shim import descendants
 from seedbed.errors import Invalid, NotFound
@@ -131,14 +132,7 @@ class LocalExecutor:
             return replace(self._job(job_id).status)
 
     def logs(self, job_id: str, offset: int = 0) -> tuple[bytes, int]:
-        path = self._job(job_id).spec.log_path
-        try:
-            with path.open("rb") as handle:
-                handle.seek(max(0, offset))
-                data = handle.read(4 << 20)
-        except FileNotFoundError:
-            return b"", offset
-        return data, max(0, offset) + len(data)
+        return read_log(self._job(job_id).spec.log_path, offset)
 
     def cancel(self, job_id: str) -> JobStatus:
         with self._lock:

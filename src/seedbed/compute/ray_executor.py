@@ -45,6 +45,7 @@ from seedbed.compute.executor import (
     JobStatus,
     Listener,
     Resources,
+    read_log,
 )
 from seedbed.errors import Invalid, NotFound, SeedbedError
 
@@ -139,13 +140,7 @@ class RayExecutor:
         if not job.status.final:
             with contextlib.suppress(Exception):  # the file holds what we have so far
                 self._sync_log(job, final=False)
-        try:
-            with job.spec.log_path.open("rb") as handle:
-                handle.seek(max(0, offset))
-                data = handle.read(4 << 20)
-        except FileNotFoundError:
-            return b"", offset
-        return data, max(0, offset) + len(data)
+        return read_log(job.spec.log_path, offset)
 
     def cancel(self, job_id: str) -> JobStatus:
         with self._lock:

@@ -12,7 +12,8 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from seedbed.compute import profiles, runners
-from seedbed.compute.jobs import Job, JobService, Size, forbid_unless_owner
+from seedbed.compute.job_records import Job, Size, forbid_unless_owner
+from seedbed.compute.jobs import JobService
 from seedbed.errors import Invalid
 from seedbed.settings import ProfileSpec
 from seedbed.web.deps import AdminUser, CurrentUser, EditorUser, WorkspaceDep

@@ -13,7 +13,8 @@ import uuid
 from pathlib import Path
 
 from seedbed.auth.users import User
-from seedbed.compute.jobs import Job, JobService, Size
+from seedbed.compute.job_records import Job, Size
+from seedbed.compute.jobs import JobService
 from seedbed.errors import Invalid, NotFound
 
 HERE = Path(__file__).parent

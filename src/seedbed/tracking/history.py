@@ -12,7 +12,8 @@ import itertools
 import numpy as np
 
 from seedbed.errors import Invalid
-from seedbed.tracking.runs import MetricPoint, metric_history
+from seedbed.tracking.metric_points import MetricPoint
+from seedbed.tracking.runs import metric_history
 from seedbed.workspace import Workspace
 
 MIN_POINTS = 10

@@ -26,6 +26,7 @@ from seedbed.tracking import mlflow_artifacts, mlflow_models, mlflow_registry
 from seedbed.tracking import runs as run_service
 from seedbed.tracking.experiments import DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME, Experiment
 from seedbed.tracking.inputs import DatasetInput
+from seedbed.tracking.metric_points import INT64_MAX, LoggedMetric
 from seedbed.tracking.mlflow_schema import (
     MAX_BATCH_ENTITIES,
     MAX_BATCH_METRICS,
@@ -59,7 +60,7 @@ from seedbed.tracking.mlflow_schema import (
     run_info_json,
     run_json,
 )
-from seedbed.tracking.runs import INT64_MAX, LoggedMetric, Run
+from seedbed.tracking.runs import Run
 from seedbed.tracking.search import decode_page_token, encode_page_token
 from seedbed.web.deps import CurrentUser, EditorUser, WorkspaceDep
 from seedbed.workspace import Workspace

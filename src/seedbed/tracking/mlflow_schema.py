@@ -15,7 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from seedbed.errors import SeedbedError
 from seedbed.tracking.experiments import Experiment
 from seedbed.tracking.inputs import DatasetInput
-from seedbed.tracking.runs import INT64_MAX, INT64_MIN, RUN_NAME_TAG, MetricPoint, Run
+from seedbed.tracking.metric_points import INT64_MAX, INT64_MIN, MetricPoint
+from seedbed.tracking.runs import RUN_NAME_TAG, Run
 
 RUN_STATUSES = {1: "RUNNING", 2: "SCHEDULED", 3: "FINISHED", 4: "FAILED", 5: "KILLED"}
 VIEW_TYPES = {1: "ACTIVE_ONLY", 2: "DELETED_ONLY", 3: "ALL"}

@@ -13,10 +13,11 @@ from seedbed.tracking import mlflow_artifacts, run_artifacts, run_datasets
 from seedbed.tracking import runs as run_service
 from seedbed.tracking.experiments import Experiment
 from seedbed.tracking.history import chart_history
+from seedbed.tracking.metric_points import LoggedMetric, MetricPoint
 from seedbed.tracking.mlflow_models import logged_model_uri
 from seedbed.tracking.run_artifacts import ArtifactFile
 from seedbed.tracking.run_datasets import DatasetRef
-from seedbed.tracking.runs import LoggedMetric, MetricPoint, Run
+from seedbed.tracking.runs import Run
 from seedbed.web.deps import CurrentUser, EditorUser, WorkspaceDep
 
 router = APIRouter()

@@ -10,13 +10,10 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import (
-    ColumnElement,
     RowMapping,
     Select,
     Table,
-    and_,
     bindparam,
-    or_,
     select,
 )
 from sqlalchemy.engine import Connection
@@ -25,6 +22,15 @@ from seedbed.auth import audit
 from seedbed.db import in_or_equal, insert_many, now_ms, upsert
 from seedbed.errors import Conflict, Invalid, NotFound
 from seedbed.tracking.experiments import get_experiment, read_experiment
+from seedbed.tracking.metric_points import (
+    MAX_KEY,
+    POINT_COLUMNS,
+    LoggedMetric,
+    MetricPoint,
+    check_key,
+    metric_rows,
+    update_latest,
+)
 from seedbed.tracking.tables import (
     latest_metrics,
     run_params,
@@ -35,11 +41,9 @@ from seedbed.tracking.tables import metrics as metric_points
 from seedbed.workspace import Workspace
 
 STATUSES = ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED")
-MAX_KEY = 250
 # The limits MLflow's own server applies, so that a run always reads back in an MLflow client.
 MAX_PARAM_VALUE = 6000
 MAX_TAG_VALUE = 8000
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1  # metric_points.step and .timestamp are BIGINT
 RUN_NAME_TAG = "mlflow.runName"  # MLflow's tag for the run name; kept equal to the name column
 
 
@@ -62,28 +66,6 @@ class Run:
     def artifact_key(self) -> str:
         """Where the run's artifacts live in the workspace's artifact store."""
         return f"runs/{self.id}/artifacts"
-
-
-@dataclass(frozen=True)
-class MetricPoint:
-    value: float
-    step: int
-    timestamp: int
-
-
-@dataclass(frozen=True)
-class LoggedMetric:
-    """One point to log, as log_batch takes it."""
-
-    key: str
-    value: float
-    step: int = 0
-    timestamp: int | None = None
-
-
-def _check_key(kind: str, key: str) -> None:
-    if not isinstance(key, str) or not key or len(key) > MAX_KEY or key != key.strip():
-        raise Invalid(f"{kind} name {key!r} must be 1 to {MAX_KEY} characters, no outer spaces.")
 
 
 def _check_name(name: str) -> None:
@@ -208,7 +190,7 @@ def log_batch(
     tags: Mapping[str, Any] | None = None,
 ) -> None:
     """Log metrics, params and tags together: all are written, or (on any error) none."""
-    points = _metric_rows(run_id, metrics)
+    points = metric_rows(run_id, metrics)
     param_texts = _texts("Param", params or {}, MAX_PARAM_VALUE)
     tag_texts = _texts("Tag", tags or {}, MAX_TAG_VALUE)
     if not (points or param_texts or tag_texts):
@@ -221,7 +203,7 @@ def log_batch(
         _write_tags(connection, run_id, tag_texts)
         if points:
             insert_many(connection, metric_points, POINT_COLUMNS, points)
-            _update_latest(connection, run_id, points)
+            update_latest(connection, run_id, points)
 
 
 def unique_values(kind: str, pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
@@ -237,42 +219,13 @@ def unique_values(kind: str, pairs: Iterable[tuple[str, str]]) -> dict[str, str]
 def _texts(kind: str, values: Mapping[str, Any], limit: int) -> dict[str, str]:
     texts = {}
     for key, value in values.items():
-        _check_key(kind, key)
+        check_key(kind, key)
         texts[key] = str(value)
         if len(texts[key]) > limit:
             raise Invalid(
                 f"{kind} {key!r} is {len(texts[key])} characters long; the limit is {limit}."
             )
     return texts
-
-
-# The columns of a metric point as `_metric_rows` lays them out.
-POINT_COLUMNS = ("run_id", "key", "value", "is_nan", "step", "timestamp")
-
-
-def _metric_rows(run_id: str, points: Iterable[LoggedMetric]) -> list[tuple[Any, ...]]:
-    # Tuples, not dicts: a batch holds thousands of points and goes straight to the driver.
-    stamp = now_ms()
-    rows = []
-    checked: set[str] = set()
-    for point in points:
-        if point.key not in checked:
-            _check_key("Metric", point.key)
-            checked.add(point.key)
-        try:
-            number = float(point.value)
-        except (TypeError, ValueError) as exc:
-            raise Invalid(f"Metric {point.key!r} must be a number, got {point.value!r}.") from exc
-        is_nan = number != number
-        step = int(point.step)
-        timestamp = point.timestamp if point.timestamp is not None else stamp
-        if not (INT64_MIN <= step <= INT64_MAX and INT64_MIN <= timestamp <= INT64_MAX):
-            raise Invalid(
-                f"Metric {point.key!r}: step and timestamp must fit in 64 bits, "
-                f"got step {step} and timestamp {timestamp}."
-            )
-        rows.append((run_id, point.key, 0.0 if is_nan else number, is_nan, step, timestamp))
-    return rows
 
 
 def _insert_params(connection: Connection, run_id: str, params: dict[str, str]) -> None:
@@ -305,32 +258,6 @@ def _write_tags(connection: Connection, run_id: str, tags: dict[str, str]) -> No
         connection.execute(runs.update().where(runs.c.id == run_id).values(name=tags[RUN_NAME_TAG]))
     rows = [{"run_id": run_id, "key": k, "value": v} for k, v in tags.items()]
     upsert(connection, run_tags, rows, ("run_id", "key"), update=("value",))
-
-
-def _update_latest(connection: Connection, run_id: str, points: list[tuple[Any, ...]]) -> None:
-    # Latest = highest (step, timestamp); among equals, the one logged last.
-    newest: dict[str, tuple[Any, ...]] = {}
-    for point in points:
-        best = newest.get(point[1])
-        if best is None or (point[4], point[5]) >= (best[4], best[5]):
-            newest[point[1]] = point
-    rows = [dict(zip(POINT_COLUMNS, point, strict=True)) for point in newest.values()]
-    upsert(
-        connection,
-        latest_metrics,
-        rows,
-        ("run_id", "key"),
-        update=("value", "is_nan", "step", "timestamp"),
-        where=_newer,
-    )
-
-
-def _newer(table: Table, new: Any) -> ColumnElement[bool]:
-    # A point replaces the latest one when its (step, timestamp) is not older.
-    return or_(
-        new.step > table.c.step,
-        and_(new.step == table.c.step, new.timestamp >= table.c.timestamp),
-    )
 
 
 def delete_tag(workspace: Workspace, run_id: str, key: str) -> None:

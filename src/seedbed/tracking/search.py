@@ -36,7 +36,8 @@ from seedbed.tracking.filters import (
     parse_filter,
     parse_order_by,
 )
-from seedbed.tracking.runs import INT64_MAX, Run, _fill, _run
+from seedbed.tracking.metric_points import INT64_MAX
+from seedbed.tracking.runs import Run, _fill, _run
 from seedbed.tracking.tables import (
     latest_metrics,
     run_dataset_inputs,

@@ -16,7 +16,8 @@ from seedbed.auth.audit_routes import router as audit_router
 from seedbed.auth.login import LoginThrottle
 from seedbed.auth.pages import router as auth_pages
 from seedbed.auth.routes import router as auth_router
-from seedbed.compute.jobs import JobService, make_executor
+from seedbed.compute.executor import make_executor
+from seedbed.compute.jobs import JobService
 from seedbed.compute.pages import router as compute_pages
 from seedbed.compute.routes import router as compute_router
 from seedbed.data.dataset_routes import router as dataset_router
