@@ -99,3 +99,19 @@ class SeedbedServer:
         traceback: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def run_cli(
+    *args: str, env: dict[str, str], stdin: str | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`python -m seedbed ARGS` with only the SEEDBED_* variables of `env`, and its output."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("SEEDBED_")}
+    return subprocess.run(
+        [sys.executable, "-m", "seedbed", *args],
+        capture_output=True,
+        text=True,
+        input=stdin,
+        env=clean | env | {"COLUMNS": "200"},
+        cwd=cwd,
+        timeout=120,
+    )

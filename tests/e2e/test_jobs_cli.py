@@ -5,9 +5,6 @@ notebook job whose executed copy is kept."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import textwrap
 import time
 from collections.abc import Iterator
@@ -19,19 +16,9 @@ import nbformat
 import pytest
 
 from server_process import SeedbedServer
+from server_process import run_cli as run
 
 pytestmark = pytest.mark.e2e
-
-
-def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("SEEDBED_")}
-    return subprocess.run(
-        [sys.executable, "-m", "seedbed", *args],
-        capture_output=True,
-        text=True,
-        env=clean | env | {"COLUMNS": "200"},
-        timeout=120,
-    )
 
 
 @pytest.fixture(scope="module")

@@ -4,9 +4,6 @@ policy, a viewer's download without the restricted columns, lineage and review, 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,22 +13,9 @@ import pytest
 import seedbed as sb
 from seedbed.client_data import WithheldColumnsWarning
 from server_process import SeedbedServer
+from server_process import run_cli as run
 
 pytestmark = pytest.mark.e2e
-
-
-def run(
-    *args: str, env: dict[str, str], stdin: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("SEEDBED_")}
-    return subprocess.run(
-        [sys.executable, "-m", "seedbed", *args],
-        capture_output=True,
-        text=True,
-        input=stdin,
-        env=clean | env | {"COLUMNS": "200"},
-        timeout=120,
-    )
 
 
 @pytest.fixture(scope="module")

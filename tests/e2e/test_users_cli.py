@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +10,7 @@ import httpx
 import pytest
 
 from server_process import SeedbedServer
+from server_process import run_cli as run
 
 pytestmark = pytest.mark.e2e
 
@@ -21,21 +19,6 @@ pytestmark = pytest.mark.e2e
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeedbedServer]:
     with SeedbedServer(tmp_path_factory.mktemp("users-e2e") / "ws") as running:
         yield running
-
-
-def run(
-    *args: str, env: dict[str, str], stdin: str | None = None, cwd: Path | None = None
-) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("SEEDBED_")}
-    return subprocess.run(
-        [sys.executable, "-m", "seedbed", *args],
-        capture_output=True,
-        text=True,
-        input=stdin,
-        env=clean | env | {"COLUMNS": "200"},
-        cwd=cwd,
-        timeout=120,
-    )
 
 
 def test_users_through_the_server(server: SeedbedServer) -> None:
