@@ -34,6 +34,7 @@ TABLE_MODULES = (
     "seedbed.registry.tables",
     "seedbed.privacy.tables",
     "seedbed.compute.tables",
+    "seedbed.features.tables",
 )
 
 workspace_meta = Table(
