@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from seedbed import errors
 from seedbed.client_data import DatasetsClient, SourcesClient, chunks
+from seedbed.client_features import FeaturesClient
 from seedbed.client_jobs import JobsClient
 from seedbed.client_runs import ActiveRun, DatasetInput, start_run
 from seedbed.runtime import read_runtime
@@ -93,6 +94,7 @@ class Client:
         self.datasets = DatasetsClient(self)
         self.sources = SourcesClient(self)
         self.jobs = JobsClient(self)
+        self.features = FeaturesClient(self)
         self._active: builtins.list[ActiveRun] = []
 
     def __repr__(self) -> str:

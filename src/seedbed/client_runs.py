@@ -24,14 +24,18 @@ if TYPE_CHECKING:
     from seedbed.client import Client
 
 RUN_NAME_TAG = "mlflow.runName"
-# A dataset input: "name" (latest), "name@3", ("name", 3), or a dict from ws.datasets.
-DatasetInput = str | tuple[str, int | None] | Mapping[str, Any]
+# A dataset input: "name" (latest), "name@3", ("name", 3), a dict from ws.datasets, or a
+# training-set DataFrame from ws.features (its attrs name the version).
+DatasetInput = str | tuple[str, int | None] | Mapping[str, Any] | Any
 
 
 def dataset_refs(inputs: Iterable[DatasetInput]) -> list[dict[str, Any]]:
     """Inputs as the server takes them: [{"name": ..., "version": n or None}]."""
     refs = []
     for item in inputs:
+        attrs = getattr(item, "attrs", None)  # a training set frame from ws.features
+        if isinstance(attrs, Mapping) and isinstance(attrs.get("seedbed.dataset"), str):
+            item = attrs["seedbed.dataset"]
         if isinstance(item, str):
             name, at, version = item.partition("@")
             if at and not version.isdigit():

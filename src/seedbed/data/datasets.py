@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from seedbed.privacy.protect import Protected
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,249}$")
-SOURCES = ("upload", "connector", "query", "job", "feedback")
+SOURCES = ("upload", "connector", "query", "job", "feedback", "features")
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,9 @@ dataset_versions = Table(
     Column("rows", BigInteger, nullable=False),
     Column("size_bytes", BigInteger, nullable=False),
     Column("schema", Text, nullable=False),  # JSON list of {name, type}
-    Column("source", String(20), nullable=False),  # upload, connector, query, job, feedback
+    Column(
+        "source", String(20), nullable=False
+    ),  # upload, connector, query, job, feedback, features
     Column("source_detail", Text, nullable=False, default="{}"),
     Column("path", String(1000), nullable=False),  # artifact-store key of data.parquet
     Column("author", String(100), nullable=False, default=""),

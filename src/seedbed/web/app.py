@@ -27,6 +27,7 @@ from seedbed.data.routes import router as data_router
 from seedbed.data.source_routes import router as source_router
 from seedbed.data.sources import SourceAttachments
 from seedbed.data.sql import QueryRunner
+from seedbed.features.routes import router as features_router
 from seedbed.notebooks.jupyter import JupyterService
 from seedbed.notebooks.notebook_routes import router as notebooks_router
 from seedbed.notebooks.pages import router as notebooks_pages
@@ -116,6 +117,7 @@ def create_app(workspace: Workspace, server_url: str = "http://127.0.0.1") -> Fa
         environments_router,
         notebooks_router,
         notebooks_pages,
+        features_router,
     ):
         app.include_router(router)
     include_mlflow_routes(app, errors.install)

@@ -23,6 +23,7 @@ from seedbed.web.security import is_mlflow
 # them; a streamed route missing here is capped at request_body_max_bytes.
 STREAMED: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("POST", re.compile(r"/api/v1/uploads")),  # data/dataset_routes.py: api_upload
+    ("POST", re.compile(r"/api/v1/features/training-set")),  # features/routes.py
     ("PUT", re.compile(r"/api/v1/runs/[^/]+/artifacts/.+")),  # tracking/routes.py
     # tracking/mlflow_artifacts.py: upload_artifact, under both MLflow mounts
     ("PUT", re.compile(r"/(api|ajax-api)/2\.0/mlflow-artifacts/artifacts/.+")),
