@@ -27,6 +27,8 @@ from seedbed.data.routes import router as data_router
 from seedbed.data.source_routes import router as source_router
 from seedbed.data.sources import SourceAttachments
 from seedbed.data.sql import QueryRunner
+from seedbed.features.online_routes import router as online_features_router
+from seedbed.features.pages import router as features_pages
 from seedbed.features.routes import router as features_router
 from seedbed.notebooks.jupyter import JupyterService
 from seedbed.notebooks.notebook_routes import router as notebooks_router
@@ -118,6 +120,8 @@ def create_app(workspace: Workspace, server_url: str = "http://127.0.0.1") -> Fa
         notebooks_router,
         notebooks_pages,
         features_router,
+        online_features_router,
+        features_pages,
     ):
         app.include_router(router)
     include_mlflow_routes(app, errors.install)

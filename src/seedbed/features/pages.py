@@ -1,0 +1,7 @@
+"""The Features pages (filled in with the catalog page)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
