@@ -1,4 +1,4 @@
-"""Pages that belong to no one domain: health, login, home, and the sections still to grow."""
+"""Pages that belong to no one domain: health, login and the home page."""
 
 from __future__ import annotations
 
@@ -143,17 +143,4 @@ def home(request: Request, workspace: WorkspaceDep, user: CurrentUser) -> Respon
         summary=summary,
         activity=audit.recent(workspace, limit=15),
         workspace_root=workspace.root,
-    )
-
-
-@router.get("/ui/features")
-def features_page(request: Request, workspace: WorkspaceDep, user: CurrentUser) -> Response:
-    files = sorted(p.name for p in workspace.features_dir.glob("*.py"))
-    return render(
-        request,
-        "section.html",
-        section="Features",
-        files=files,
-        folder=workspace.features_dir,
-        note="Feature definitions are Python files in this folder.",
     )

@@ -26,6 +26,7 @@ TEMPLATE_DIRS = [PACKAGE / "web" / "templates"] + [
         "privacy",
         "compute",
         "notebooks",
+        "features",
     )
 ]
 
