@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 import warnings
 from collections.abc import Iterable, Sequence
@@ -161,3 +162,55 @@ class FeaturesClient:
             warnings.warn(message, FeatureWarning, stacklevel=3)
         result = pa.ipc.open_stream(response.content).read_all()
         return result, response.headers.get("x-seedbed-dataset")
+
+    def materialize(
+        self,
+        views: Sequence[str] | str | None = None,
+        incremental: bool = False,
+        as_of: Any = None,
+    ) -> builtins.list[dict[str, Any]]:
+        """Write every entity's latest values and current window aggregates to the online
+        store; `incremental=True` recomputes only keys that changed since the last run.
+
+        Returns one dict per view: view, mode, entities, as_of_us, watermark_us.
+        """
+        body: dict[str, Any] = {"views": _names(views), "incremental": incremental}
+        if as_of is not None:
+            body["as_of"] = pd.Timestamp(as_of).isoformat()
+        response = self._client.request("POST", "/api/v1/features/materialize", json=body)
+        result: builtins.list[dict[str, Any]] = response.json()["views"]
+        return result
+
+    def online(
+        self,
+        entities: pd.DataFrame | Sequence[dict[str, Any]] | dict[str, Any],
+        features: Sequence[str] | str,
+        full_names: bool = False,
+    ) -> pd.DataFrame:
+        """Online features of entities (dicts or a DataFrame of join keys): one row each,
+        the keys then the features; null past the ttl or for unknown keys."""
+        if isinstance(entities, pd.DataFrame):
+            rows = json.loads(entities.to_json(orient="records", date_format="iso"))
+        elif isinstance(entities, dict):
+            rows = [entities]
+        else:
+            rows = list(entities)
+        body = {"features": _names(features), "entities": rows, "full_names": full_names}
+        result = self._client.request("POST", "/api/v1/features/online", json=body).json()
+        columns = list(dict.fromkeys([*(k for row in rows for k in row), *result["features"]]))
+        return pd.DataFrame(result["results"], columns=columns)
+
+    def check(self, views: Sequence[str] | str | None = None) -> dict[str, Any]:
+        """Recompute offline what the online store serves: {"ok", "mismatches", "views",
+        "warnings"}, each mismatch with view, keys, feature, online and offline values."""
+        body = {"views": _names(views)}
+        result: dict[str, Any] = self._client.request(
+            "POST", "/api/v1/features/check", json=body
+        ).json()
+        return result
+
+
+def _names(names: Sequence[str] | str | None) -> list[str] | None:
+    if names is None:
+        return None
+    return [names] if isinstance(names, str) else list(names)

@@ -63,6 +63,16 @@ class ComputeSettings(BaseModel):
         return {**DEFAULT_PROFILES, **value}
 
 
+class FeaturesSettings(BaseModel):
+    """The feature store (`[features]` in seedbed.toml, SEEDBED_FEATURES__<KEY>)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Where materialized features are served from: "sqlite" (the workspace's
+    # .seedbed/online.sqlite), "sqlite:///PATH" or "redis://HOST:PORT/DB".
+    online_store: str = Field(default="sqlite", pattern=r"^(sqlite|sqlite:///.+|rediss?://.+)$")
+
+
 class Settings(BaseSettings):
     """Every knob seedbed has. Each field is documented in docs/settings.md."""
 
@@ -128,6 +138,11 @@ class Settings(BaseSettings):
     compute: ComputeSettings = Field(
         default_factory=lambda: ComputeSettings(),
         description="Jobs: backend (local or ray), ray_address, resource profiles, timeouts.",
+    )
+
+    features: FeaturesSettings = Field(
+        default_factory=lambda: FeaturesSettings(),
+        description="Feature store: online_store (sqlite, sqlite:///PATH or redis://...).",
     )
 
     @field_validator("log_level")

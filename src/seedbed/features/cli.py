@@ -160,3 +160,55 @@ def training_set(
         typer.echo(json.dumps({"dataset": saved, "rows": len(frame), "columns": list(frame)}))
     else:
         console.print(f"Saved {len(frame):,} rows, {frame.shape[1]} columns, as {saved}.")
+
+
+Views = Annotated[
+    list[str] | None,
+    typer.Option("--view", help="A feature view's name; repeat it (default: all)."),
+]
+
+
+@app.command("materialize")
+def materialize(
+    views: Views = None,
+    incremental: Annotated[
+        bool,
+        typer.Option("--incremental", help="Recompute only keys that changed since the last run."),
+    ] = False,
+    as_json: Json = False,
+) -> None:
+    """Write each entity's latest values and current window aggregates to the online store.
+
+    Example: seedbed features materialize --incremental --view weather
+    """
+    try:
+        with connect() as ws:
+            done = ws.features.materialize(views, incremental=incremental)
+    except SeedbedError as exc:
+        raise fail(exc) from None
+    emit(done, as_json, "Materialized")
+
+
+@app.command("check")
+def check(views: Views = None, as_json: Json = False) -> None:
+    """Recompute offline what the online store serves and list every mismatch (exit 1 if any).
+
+    Example: seedbed features check --view weather --json
+    """
+    try:
+        with connect() as ws:
+            report = ws.features.check(views)
+    except SeedbedError as exc:
+        raise fail(exc) from None
+    if as_json:
+        typer.echo(json.dumps(report, indent=2, default=str))
+    else:
+        for warning in report["warnings"]:
+            console.print(f"[yellow]{warning}[/yellow]")
+        emit(report["views"], False, "Views checked")
+        if report["mismatches"]:
+            emit(report["mismatches"], False, "Mismatches")
+        else:
+            console.print("Online and offline values agree.")
+    if report["mismatches"]:
+        raise typer.Exit(code=1)

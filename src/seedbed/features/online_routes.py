@@ -1,7 +1,104 @@
-"""Online feature lookups over /api/v1 (filled in with the online store)."""
+"""Online features over /api/v1: lookups (any role), materialization and the consistency
+check (editors).
+
+The lookup is the hot path: an `async def` route with no thread hop, answering from the
+online store through a per-thread read-only connection, with the materialized specs and
+resolved feature lists cached in memory until the next materialization.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import datetime as dt
+import json
+import time
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from seedbed.features import consistency, materialize
+from seedbed.features.online import OnlineFeatures
+from seedbed.web.deps import CurrentUser, EditorUser, WorkspaceDep
+from seedbed.workspace import Workspace
 
 router = APIRouter(tags=["features"])
+
+
+class LookupRequest(BaseModel):
+    features: list[str] = Field(..., description='"view:feature" or "view" (all its features).')
+    entities: list[dict[str, Any]] = Field(
+        ..., description='One object of join-key values per entity: [{"origin": "JFK"}].'
+    )
+    full_names: bool = Field(False, description="Name results view__feature.")
+
+
+class MaterializeRequest(BaseModel):
+    views: list[str] | None = Field(None, description="Views to materialize (default: all).")
+    incremental: bool = Field(False, description="Only keys whose values changed since the last.")
+    as_of: dt.datetime | None = Field(None, description="Materialization time (default: now).")
+
+
+class CheckRequest(BaseModel):
+    views: list[str] | None = Field(None, description="Views to check (default: all).")
+
+
+def online_features(request: Request, workspace: Workspace) -> OnlineFeatures:
+    """The app's online store and its caches, opened on first use."""
+    found: OnlineFeatures | None = getattr(request.app.state, "online_features", None)
+    if found is None:
+        found = OnlineFeatures(workspace)
+        request.app.state.online_features = found
+    return found
+
+
+@router.post("/api/v1/features/online")
+async def api_online(
+    body: LookupRequest, request: Request, workspace: WorkspaceDep, user: CurrentUser
+) -> Response:
+    """The features of each entity as served now: latest values (null past the ttl), window
+    aggregates and derived features as of the last materialization; null for unknown keys."""
+    online = online_features(request, workspace)
+    now_us = time.time_ns() // 1000
+    plan, results = online.lookup(body.entities, body.features, now_us, body.full_names)
+    payload = {
+        "features": list(plan.columns),
+        "results": results,
+        "materialized": {
+            state.name: {
+                "as_of_us": state.as_of_us,
+                "definitions_version": state.definitions_version,
+            }
+            for state, _, _ in plan.views
+        },
+    }
+    return Response(json.dumps(payload, default=str), media_type="application/json")
+
+
+@router.post("/api/v1/features/materialize")
+async def api_materialize(
+    body: MaterializeRequest, request: Request, workspace: WorkspaceDep, user: EditorUser
+) -> dict[str, Any]:
+    """Compute every key's values at one time and write them to the online store."""
+    online = online_features(request, workspace)
+    done = await run_in_threadpool(
+        materialize.materialize,
+        workspace,
+        online,
+        body.views,
+        body.incremental,
+        user,
+        body.as_of,
+    )
+    return {"views": [materialize.as_dict(item) for item in done]}
+
+
+@router.post("/api/v1/features/check")
+async def api_check(
+    body: CheckRequest, request: Request, workspace: WorkspaceDep, user: EditorUser
+) -> dict[str, Any]:
+    """Recompute offline what the online store serves; list every mismatch."""
+    online = online_features(request, workspace)
+    report = await run_in_threadpool(consistency.check, workspace, online, body.views, user)
+    return report.as_dict()
