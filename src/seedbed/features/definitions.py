@@ -58,7 +58,7 @@ def parse_duration(value: str | int | float | dt.timedelta | None, what: str) ->
 
 
 def format_duration(seconds: float) -> str:
-    for unit in ("w", "d", "h", "m", "s"):
+    for unit in ("d", "h", "m", "s"):
         size = UNIT_SECONDS[unit]
         if seconds >= size and seconds % size == 0:
             return f"{int(seconds // size)}{unit}"
