@@ -21,11 +21,12 @@ install-dev: $(BIN)/python
 up: install
 	$(BIN)/seedbed up --demo --workspace $(WORKSPACE) --port $(PORT)
 
-## system-deps: Debian packages the tests need (Chromium, PostgreSQL), installed only if missing
+## system-deps: Debian packages the tests need (Chromium, PostgreSQL, Redis), installed only if missing
 system-deps:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing Debian packages:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
