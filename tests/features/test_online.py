@@ -25,13 +25,14 @@ from seedbed.features.consistency import check
 from seedbed.features.definitions import build_spec
 from seedbed.features.materialize import materialize, utc_us
 from seedbed.features.online import (
+    Batch,
     OnlineFeatures,
     OnlineRow,
     OnlineStore,
-    RedisOnlineStore,
     SqliteOnlineStore,
     ViewState,
 )
+from seedbed.features.online_redis import RedisOnlineStore
 from seedbed.features.registry import apply
 from seedbed.workspace import Workspace
 
@@ -170,15 +171,22 @@ def _rows(store: OnlineStore) -> dict[str, tuple[Any, ...]]:
 
 def _store_rules(store: OnlineStore) -> None:
     state = ViewState({"name": "v", "join_keys": ["k"], "features": []}, 1, 100)
-    store.write([(state, [OnlineRow('["x"]', 50, '{"f": 2}', 100, "{}")])])
+    store.write([Batch(state, [OnlineRow('["x"]', 50, '{"f": 2}', 100, "{}")])])
     # an older event and an older materialization change nothing
-    store.write([(state, [OnlineRow('["x"]', 40, '{"f": 1}', 90, '{"w": 1}')])])
+    store.write([Batch(state, [OnlineRow('["x"]', 40, '{"f": 1}', 90, '{"w": 1}')])])
     assert _rows(store) == {'["x"]': (50, {"f": 2}, 100)}
     # a newer event replaces the plain values and keeps the newer windows
-    store.write([(state, [OnlineRow('["x"]', 60, '{"f": 3}', 95, '{"w": 9}')])])
+    store.write([Batch(state, [OnlineRow('["x"]', 60, '{"f": 3}', 95, '{"w": 9}')])])
     assert _rows(store) == {'["x"]': (60, {"f": 3}, 100)}
     assert store.read("v", ['["x"]', '["y"]'])[1] is None
     assert store.views()["v"].as_of_us == 100
+    # a key gone from the source goes, unless a newer materialization wrote it
+    older = ViewState(state.view, 1, 99)
+    store.write([Batch(older, [OnlineRow('["y"]', 1, "{}", 99, "{}")], frozenset(['["y"]']))])
+    assert set(_rows(store)) == {'["x"]', '["y"]'}
+    newer = ViewState(state.view, 1, 200)
+    store.write([Batch(newer, [], frozenset(['["y"]']))])
+    assert set(_rows(store)) == {'["y"]'}
 
 
 def test_sqlite_store_keeps_the_newer_value(tmp_path: Path) -> None:

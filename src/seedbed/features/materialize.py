@@ -28,7 +28,14 @@ from seedbed.db import now_ms
 from seedbed.errors import Invalid
 from seedbed.features import definitions as d
 from seedbed.features import offline, registry, source_data
-from seedbed.features.online import OnlineFeatures, OnlineRow, ViewState, encode_key, json_value
+from seedbed.features.online import (
+    Batch,
+    OnlineFeatures,
+    OnlineRow,
+    ViewState,
+    encode_key,
+    json_value,
+)
 from seedbed.features.tables import feature_materializations
 from seedbed.workspace import Workspace
 
@@ -149,6 +156,14 @@ def _keys_to_compute(
     ).to_arrow_table()
 
 
+def _present_keys(connection: duckdb.DuckDBPyConnection, view: Mapping[str, Any]) -> frozenset[str]:
+    """Every key in the source now: keys the online store holds beyond these are removed."""
+    keys = view["join_keys"]
+    table = connection.sql(f"select distinct {', '.join(q(k) for k in keys)} from keyed")
+    columns = [column.to_pylist() for column in table.to_arrow_table().columns]
+    return frozenset(encode_key(values) for values in zip(*columns, strict=True))
+
+
 def _rows(view: Mapping[str, Any], keyed: pa.Table, computed: pa.Table, as_of_us: int) -> list:
     keys = list(view["join_keys"])
     plain = [f["name"] for f in view["features"] if f["kind"] == "value"]
@@ -186,7 +201,7 @@ def materialize(
     chosen = pick_views(registered.spec, views)
     as_of_us = utc_us(as_of)
     before = _previous(workspace) if incremental else {}
-    batches: list[tuple[ViewState, list[OnlineRow]]] = []
+    batches: list[Batch] = []
     done: list[Materialized] = []
     for view in chosen:
         previous = before.get(view["name"])
@@ -200,6 +215,7 @@ def materialize(
         connection, described = source_keys(workspace, view, as_of_us, reader)
         with connection:
             keyed = _keys_to_compute(connection, view, previous)
+            present = _present_keys(connection, view)
             watermark = connection.execute(
                 "select epoch_us(max(__v)) from keyed "
                 "where __e <= getvariable('as_of') and __v <= getvariable('as_of')"
@@ -212,7 +228,7 @@ def materialize(
             spec = {"views": [view]}
             computed = offline.compute(workspace, spec, entity, [view["name"]], AS_OF, reader)
             rows = _rows(view, keyed, computed.table, as_of_us)
-        batches.append((ViewState(view, registered.version, as_of_us), rows))
+        batches.append(Batch(ViewState(view, registered.version, as_of_us), rows, present))
         done.append(
             Materialized(
                 view["name"],

@@ -7,7 +7,7 @@ materialization at least as recent. Lookups apply the view's ttl to the stored e
 the moment of the lookup, so an expired value is served as null.
 
 SQLite (a file in the workspace) is the default; Redis (`[features] online_store =
-"redis://..."`) holds the same rows as hashes, upserted by a Lua script.
+"redis://..."`, `online_redis.py`) holds the same rows as hashes, upserted by Lua scripts.
 """
 
 from __future__ import annotations
@@ -53,8 +53,18 @@ class ViewState:
         return str(self.view["name"])
 
 
+@dataclass(frozen=True)
+class Batch:
+    """One view's rows to upsert; with `keep`, the view's rows whose keys are not in it (no
+    longer in the source) and that are older than this materialization are removed."""
+
+    state: ViewState
+    rows: Sequence[OnlineRow]
+    keep: frozenset[str] | None = None
+
+
 class OnlineStore(Protocol):
-    def write(self, batches: Sequence[tuple[ViewState, Sequence[OnlineRow]]]) -> None:
+    def write(self, batches: Sequence[Batch]) -> None:
         """Upsert every batch at once (all or nothing), never replacing newer values."""
 
     def read(self, view: str, keys: Sequence[str]) -> list[OnlineRow | None]:
@@ -130,6 +140,8 @@ def open_store(workspace: Workspace) -> OnlineStore:
     """The online store the settings name: SQLite in the workspace by default, or Redis."""
     url = workspace.settings.features.online_store
     if url.startswith(("redis://", "rediss://")):
+        from seedbed.features.online_redis import RedisOnlineStore
+
         return RedisOnlineStore(url)
     if url == "sqlite":
         return SqliteOnlineStore(workspace.runtime_dir / "online.sqlite")
@@ -197,11 +209,14 @@ class SqliteOnlineStore:
                 self._readers.append(connection)
         return connection
 
-    def write(self, batches: Sequence[tuple[ViewState, Sequence[OnlineRow]]]) -> None:
+    def write(self, batches: Sequence[Batch]) -> None:
         connection = self._writer()
         try:
             connection.execute("begin immediate")
-            for state, rows in batches:
+            for batch in batches:
+                state, rows = batch.state, batch.rows
+                if batch.keep is not None:
+                    self._remove_others(connection, state, batch.keep)
                 connection.executemany(
                     UPSERT_VALUE,
                     ((state.name, r.key, r.event_us, r.plain, r.as_of_us, r.windows) for r in rows),
@@ -222,6 +237,19 @@ class SqliteOnlineStore:
             raise
         finally:
             connection.close()
+
+    @staticmethod
+    def _remove_others(
+        connection: sqlite3.Connection, state: ViewState, keep: Iterable[str]
+    ) -> None:
+        connection.execute("create temp table if not exists keep (entity text primary key)")
+        connection.execute("delete from keep")
+        connection.executemany("insert or ignore into keep values (?)", ((k,) for k in keep))
+        connection.execute(
+            "delete from online_values where view = ? and as_of_us < ? "
+            "and entity not in (select entity from keep)",
+            (state.name, state.as_of_us),
+        )
 
     def read(self, view: str, keys: Sequence[str]) -> list[OnlineRow | None]:
         connection = self._reader()
@@ -268,119 +296,6 @@ class SqliteOnlineStore:
                 connection.close()
             self._readers.clear()
         self._local = threading.local()
-
-
-# KEYS: the value hash, the view's key set. ARGV: entity, event_us ("" for none), plain,
-# as_of_us, windows. Same rule as the SQLite upsert.
-REDIS_UPSERT_VALUE = f"""
-local old = redis.call('HMGET', KEYS[1], 'e', 'a')
-local new_e = tonumber(ARGV[2]) or {NONE_US}
-local old_e = tonumber(old[1]) or {NONE_US}
-if old[2] == false or new_e >= old_e then
-  redis.call('HSET', KEYS[1], 'e', ARGV[2], 'p', ARGV[3])
-end
-if old[2] == false or tonumber(ARGV[4]) >= tonumber(old[2]) then
-  redis.call('HSET', KEYS[1], 'a', ARGV[4], 'w', ARGV[5])
-end
-redis.call('SADD', KEYS[2], ARGV[1])
-return 1
-"""
-# KEYS: the view's state hash, the set of view names. ARGV: view, version, spec, as_of_us.
-REDIS_UPSERT_VIEW = """
-local old = redis.call('HMGET', KEYS[1], 'version', 'as_of')
-if old[1] == false or tonumber(ARGV[2]) >= tonumber(old[1]) then
-  redis.call('HSET', KEYS[1], 'version', ARGV[2], 'spec', ARGV[3])
-end
-if old[2] == false or tonumber(ARGV[4]) > tonumber(old[2]) then
-  redis.call('HSET', KEYS[1], 'as_of', ARGV[4])
-end
-redis.call('SADD', KEYS[2], ARGV[1])
-return 1
-"""
-
-
-class RedisOnlineStore:
-    """The same rows in Redis: a hash per (view, entity) with fields e, p, a, w, a set of
-    entity keys per view, and a hash per materialized view."""
-
-    prefix = "seedbed:features:"
-
-    def __init__(self, url: str) -> None:
-        try:
-            import redis
-        except ImportError as exc:
-            raise Invalid(
-                f"The online store {url} needs the redis package: pip install redis."
-            ) from exc
-        self.client = redis.Redis.from_url(url, decode_responses=True)
-        try:
-            self.client.ping()
-        except redis.RedisError as exc:
-            raise Invalid(f"The online store {url} does not answer: {exc}.") from exc
-        self._upsert_value = self.client.register_script(REDIS_UPSERT_VALUE)
-        self._upsert_view = self.client.register_script(REDIS_UPSERT_VIEW)
-
-    def _value_key(self, view: str, key: str) -> str:
-        return f"{self.prefix}value:{view}:{key}"
-
-    def write(self, batches: Sequence[tuple[ViewState, Sequence[OnlineRow]]]) -> None:
-        pipe = self.client.pipeline(transaction=True)
-        for state, rows in batches:
-            keys_set = f"{self.prefix}keys:{state.name}"
-            for row in rows:
-                self._upsert_value(
-                    keys=[self._value_key(state.name, row.key), keys_set],
-                    args=[
-                        row.key,
-                        "" if row.event_us is None else row.event_us,
-                        row.plain,
-                        row.as_of_us,
-                        row.windows,
-                    ],
-                    client=pipe,
-                )
-            self._upsert_view(
-                keys=[f"{self.prefix}view:{state.name}", f"{self.prefix}views"],
-                args=[
-                    state.name,
-                    state.definitions_version,
-                    json.dumps(state.view, sort_keys=True),
-                    state.as_of_us,
-                ],
-                client=pipe,
-            )
-        pipe.execute()
-
-    def read(self, view: str, keys: Sequence[str]) -> list[OnlineRow | None]:
-        pipe = self.client.pipeline(transaction=False)
-        for key in keys:
-            pipe.hmget(self._value_key(view, key), "e", "p", "a", "w")
-        found: list[OnlineRow | None] = []
-        for key, (event, plain, as_of, windows) in zip(keys, pipe.execute(), strict=True):
-            if as_of is None:
-                found.append(None)
-                continue
-            found.append(OnlineRow(key, int(event) if event else None, plain, int(as_of), windows))
-        return found
-
-    def rows(self, view: str) -> list[OnlineRow]:
-        keys = sorted(str(k) for k in self.client.smembers(f"{self.prefix}keys:{view}"))
-        return [row for row in self.read(view, keys) if row is not None]
-
-    def views(self) -> dict[str, ViewState]:
-        names = sorted(str(n) for n in self.client.smembers(f"{self.prefix}views"))
-        pipe = self.client.pipeline(transaction=False)
-        for name in names:
-            pipe.hmget(f"{self.prefix}view:{name}", "version", "spec", "as_of")
-        states = [
-            ViewState(json.loads(spec), int(version), int(as_of))
-            for version, spec, as_of in pipe.execute()
-            if spec is not None
-        ]
-        return {state.name: state for state in states}
-
-    def close(self) -> None:
-        self.client.close()
 
 
 @dataclass(frozen=True)
