@@ -65,11 +65,28 @@ FIRST = [
 ]
 
 
+# A static view (no event time) whose feature `temp` clashes with weather's.
+STATIONS = FeatureView(
+    "stations",
+    entities=[STATION],
+    source=Source(table="stations"),
+    features=[Feature("elevation"), Feature("normal_temp", name="temp")],
+)
+
+
+def _register(workspace: Workspace) -> Workspace:
+    workspace.warehouse.load_dataframe("readings", readings(FIRST))
+    workspace.warehouse.load_dataframe(
+        "stations",
+        pd.DataFrame({"station": ["a", "b"], "elevation": [10, 250], "normal_temp": [12.5, 8.0]}),
+    )
+    apply(workspace, build_spec([WEATHER, STATIONS]), "tester")
+    return workspace
+
+
 @pytest.fixture
 def registered(local_workspace: Workspace) -> Workspace:
-    local_workspace.warehouse.load_dataframe("readings", readings(FIRST))
-    apply(local_workspace, build_spec([WEATHER]), "tester")
-    return local_workspace
+    return _register(local_workspace)
 
 
 def lookup(online: OnlineFeatures, stations: list[str], now: dt.datetime = NOW) -> list[dict]:
@@ -80,7 +97,10 @@ def lookup(online: OnlineFeatures, stations: list[str], now: dt.datetime = NOW) 
 def test_materialize_then_lookup_serves_latest_values_and_windows(registered: Workspace) -> None:
     online = OnlineFeatures(registered)
     done = materialize(registered, online, as_of=NOW)
-    assert [(m.view, m.mode, m.entities) for m in done] == [("weather", "full", 3)]
+    assert [(m.view, m.mode, m.entities) for m in done] == [
+        ("stations", "full", 2),
+        ("weather", "full", 3),
+    ]
     a, b, c, d = lookup(online, ["a", "b", "c", "d"])
     assert a == {
         "station": "a",
@@ -96,6 +116,35 @@ def test_materialize_then_lookup_serves_latest_values_and_windows(registered: Wo
                  "n_1d": None, "temp_range": None}  # fmt: skip
     assert (d["temp"], d["n_1d"]) == (None, 0)
     assert check(registered, online).mismatches == []
+
+
+def test_views_together_and_name_clashes(registered: Workspace) -> None:
+    online = OnlineFeatures(registered)
+    materialize(registered, online, as_of=NOW)
+    with pytest.raises(Invalid, match="full_names"):
+        online.lookup([{"station": "a"}], ["weather:temp", "stations"], utc_us(NOW))
+    plan, results = online.lookup(
+        [{"station": "b"}, {"station": 7}], ["weather:n_1d", "stations"], utc_us(NOW), True
+    )
+    assert list(plan.columns) == ["weather__n_1d", "stations__elevation", "stations__temp"]
+    assert results[0] == {
+        "station": "b",
+        "weather__n_1d": 1,
+        "stations__elevation": 250,
+        "stations__temp": 8.0,
+    }
+    assert results[1]["stations__elevation"] is None
+    with pytest.raises(Invalid, match="too many"):
+        online.lookup([{"station": "a"}] * 10_001, ["stations"], utc_us(NOW))
+
+
+def test_materialize_twice_and_incrementally_on_both_metadata_dbs(workspace: Workspace) -> None:
+    online = OnlineFeatures(_register(workspace))
+    materialize(workspace, online, as_of=NOW - HOUR)
+    materialize(workspace, online, as_of=NOW - 2 * HOUR)  # older: the watermark stays
+    done = materialize(workspace, online, views=["weather"], incremental=True, as_of=NOW)
+    assert [(m.mode, m.entities) for m in done] == [("incremental", 2)]  # a and b: in windows
+    assert check(workspace, online).mismatches == []
 
 
 def test_ttl_is_applied_at_lookup_time(registered: Workspace) -> None:
@@ -143,7 +192,11 @@ def test_incremental_equals_full_and_reads_only_what_changed(
     )
     done = materialize(registered, online, incremental=True, as_of=NOW)
     # a and e have new rows; b has events in the windows; d has nothing to recompute.
-    assert [(m.mode, m.entities) for m in done] == [("incremental", 3)]
+    # stations has no event time: every run reads it whole.
+    assert [(m.view, m.mode, m.entities) for m in done] == [
+        ("stations", "full", 2),
+        ("weather", "incremental", 3),
+    ]
     full = OnlineFeatures(registered, SqliteOnlineStore(tmp_path / "full.sqlite"))
     materialize(registered, full, as_of=NOW)
     stations = ["a", "b", "c", "d", "e"]

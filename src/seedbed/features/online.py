@@ -27,6 +27,7 @@ from seedbed.errors import Invalid
 from seedbed.workspace import Workspace
 
 NONE_US = -(2**62)  # "no event": older than any real time in upsert comparisons
+MAX_ENTITIES = 10_000  # per lookup; bulk reads are what training sets are for
 
 
 @dataclass(frozen=True)
@@ -368,6 +369,11 @@ class OnlineFeatures:
         full_names: bool = False,
     ) -> tuple[Plan, list[dict[str, Any]]]:
         """One result per entity: its fields and the features as served at `now_us`."""
+        if len(entities) > MAX_ENTITIES:
+            raise Invalid(
+                f"{len(entities)} entities in one lookup is too many: send at most "
+                f"{MAX_ENTITIES} per request, or build a training set for bulk reads."
+            )
         plan = self.plan(features, full_names)
         results: list[dict[str, Any]] = []
         for index, entity in enumerate(entities):
