@@ -54,6 +54,7 @@ bench: install-dev
 	$(BIN)/python bench/compute.py --ray
 	$(BIN)/python bench/notebooks.py
 	$(BIN)/python bench/pii.py
+	$(BIN)/python bench/features.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-artifacts
