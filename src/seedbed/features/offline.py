@@ -159,7 +159,8 @@ def check_entity_rows(entity: pa.Table, timestamp: str | None) -> str:
         return times[0]
     if timestamp not in entity.column_names:
         raise Invalid(
-            f"The entity rows have no column {timestamp!r} (columns: {', '.join(entity.column_names)})."
+            f"The entity rows have no column {timestamp!r} "
+            f"(columns: {', '.join(entity.column_names)})."
         )
     if timestamp not in times:
         kind = entity.schema.field(timestamp).type
@@ -221,10 +222,12 @@ def compute(
             )
             if table.version:
                 result.sources.append(table.version)
-            time_column = selection.view["source"].get("timestamp")
-            if time_column and source_data.is_aware(
-                table.columns[time_column]
-            ) != source_data.is_aware(entity_kind):
+            times = [selection.view["source"].get(role) for role in ("timestamp", "created")]
+            if any(
+                source_data.is_aware(table.columns[column]) != source_data.is_aware(entity_kind)
+                for column in times
+                if column
+            ):
                 result.warnings.append(
                     f"View {selection.view['name']!r}: naive and time-zone-aware timestamps "
                     "were mixed; naive ones were taken as UTC."
@@ -284,7 +287,8 @@ def _view_values(
         )
     where = f"where {not_null}" + (" and __e is not null" if event else "")
     connection.execute(
-        f"create or replace temp table src as select * from (select {', '.join(select)} from src_in) {where}"
+        "create or replace temp table src as select * from "
+        f"(select {', '.join(select)} from src_in) {where}"
     )
     connection.unregister("src_in")
     parts: list[tuple[str, list[dict[str, Any]]]] = []
@@ -319,13 +323,17 @@ def _plain_sql(
     on = " and ".join(f"e.{q(k)} = s.{q(k)}" for k in keys)
     ttl = view.get("ttl_s")
     if not timed:
-        latest = f"select {key_list}, max_by(struct_pack({pack}), __rn) as __best from src group by {key_list}"
+        latest = (
+            f"select {key_list}, max_by(struct_pack({pack}), __rn) as __best "
+            f"from src group by {key_list}"
+        )
         join = f"select e.{ROW}, s.__best from entity e join ({latest}) s on {on}"
         return _unpack(join, plain, None)
     if not created:
         # One row per (keys, event time): the latest created, then the later source row.
         dedup = (
-            f"select {key_list}, __e, max_by(struct_pack({pack}), struct_pack(c := __c, rn := __rn)) as __best "
+            f"select {key_list}, __e, "
+            f"max_by(struct_pack({pack}), struct_pack(c := __c, rn := __rn)) as __best "
             f"from src group by {key_list}, __e"
         )
         join = (
@@ -343,7 +351,8 @@ def _plain_sql(
         f"where __t is not null and {' and '.join(f'{q(k)} is not null' for k in keys)}"
     )
     running = (
-        f"select {ROW}, max_by(__best, __w) over (partition by {key_list} order by __o, {ROW} nulls first "
+        f"select {ROW}, max_by(__best, __w) over "
+        f"(partition by {key_list} order by __o, {ROW} nulls first "
         f"rows between unbounded preceding and current row) as __best from ({union})"
     )
     join = (
@@ -353,8 +362,13 @@ def _plain_sql(
     return _unpack(join, plain, ttl)
 
 
+def to_micros(seconds: float) -> int:
+    """Whole microseconds in a duration: rounded, since "15us" is 1.4999999999999999e-05 s."""
+    return round(seconds * 1_000_000)
+
+
 def _unpack(join: str, plain: list[dict[str, Any]], ttl: float | None) -> str:
-    stale = f"epoch_us(__t) - epoch_us(__e) > {int(ttl * 1_000_000)}" if ttl else "false"
+    stale = f"epoch_us(__t) - epoch_us(__e) > {to_micros(ttl)}" if ttl else "false"
     columns = ", ".join(
         f"case when {stale} then null else __best.__v{i} end as {q(f['name'])}"
         for i, f in enumerate(plain)
@@ -378,16 +392,18 @@ def _window_sql(keys: list[str], aggregates: list[dict[str, Any]], created: bool
         on = " and ".join(f"e.{q(k)} = s.{q(k)}" for k in keys)
         parts = []
         for index, feature in enumerate(aggregates):
-            micros = int(feature["window_s"] * 1_000_000)
+            micros = to_micros(feature["window_s"])
             parts.append(
-                f"(select e.{ROW}, {call(index, feature, 's.')} as {q(feature['name'])} from entity e "
-                f"join (select *, 1 as __one, struct_pack(e := __e, c := __c, rn := __rn) as __order from src) s "
+                f"(select e.{ROW}, {call(index, feature, 's.')} as {q(feature['name'])} "
+                "from entity e join (select *, 1 as __one, "
+                "struct_pack(e := __e, c := __c, rn := __rn) as __order from src) s "
                 f"on {on} and s.__e <= e.__t and epoch_us(s.__e) > epoch_us(e.__t) - {micros} "
                 f"and s.__c <= e.__t group by e.{ROW})"
             )
+        counts = ("count", "distinct_count")
         select = ", ".join(
-            f"{'coalesce(' if f['function'] in ('count', 'distinct_count') else ''}"
-            f"w{i}.{q(f['name'])}{', 0)' if f['function'] in ('count', 'distinct_count') else ''} as {q(f['name'])}"
+            f"{'coalesce(' if f['function'] in counts else ''}"
+            f"w{i}.{q(f['name'])}{', 0)' if f['function'] in counts else ''} as {q(f['name'])}"
             for i, f in enumerate(aggregates)
         )
         joins = " ".join(
@@ -404,16 +420,17 @@ def _window_sql(keys: list[str], aggregates: list[dict[str, Any]], created: bool
     )
     frames = {}
     for feature in aggregates:
-        micros = int(feature["window_s"] * 1_000_000)
+        micros = to_micros(feature["window_s"])
         frames[micros] = (
             f"w{micros} as (partition by {key_list} order by __o "
             f"range between interval '{micros - 1} microseconds' preceding and current row)"
         )
     select = ", ".join(
-        f"{call(i, f)} over w{int(f['window_s'] * 1_000_000)} as {q(f['name'])}"
+        f"{call(i, f)} over w{to_micros(f['window_s'])} as {q(f['name'])}"
         for i, f in enumerate(aggregates)
     )
     return (
-        f"select * from (select {ROW}, {select} from ({union}) window {', '.join(frames.values())}) "
+        f"select * from (select {ROW}, {select} from ({union}) "
+        f"window {', '.join(frames.values())}) "
         f"where {ROW} is not null"
     )

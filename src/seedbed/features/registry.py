@@ -205,7 +205,8 @@ def _check_aggregate(
     kind = columns[column] if column is not None else ""
     if function in ("sum", "mean", "stddev") and not source_data.is_numeric(kind):
         return [
-            f"Feature view {view!r}: aggregation {name!r} takes the {function} of {column!r}, which is {kind}, not a number."
+            f"Feature view {view!r}: aggregation {name!r} takes the {function} of {column!r}, "
+            f"which is {kind}, not a number."
         ]
     types[name] = aggregate_type(function, kind)
     return []
