@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import socket
 from collections.abc import Callable
 from types import FrameType
@@ -70,6 +71,10 @@ def serve(settings: Settings, demo: bool, say: Say) -> None:
             app = create_app(workspace, server_url=url)
             app.state.jobs.ensure_started()  # reconciles the jobs an earlier server left
             write_runtime(workspace.root, url, token_file(workspace))
+            # What is loaded by now lives as long as the server: keep it out of the garbage
+            # collector's full passes, which otherwise walk it all and stall requests.
+            gc.collect()
+            gc.freeze()
             try:
                 say(f"seedbed is serving {workspace.root} at {url}")
                 say(f"Log in: {url}/login?token={token}")
