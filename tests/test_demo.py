@@ -81,11 +81,15 @@ def test_demo_registers_features_and_a_point_in_time_training_set(
     # No leak: a flight's carrier aggregate over the last day counts only flights that had
     # left by its scheduled departure, computed here independently with plain SQL.
     row = frame.iloc[100_000]
-    mean, count = demo_workspace.warehouse.query(
-        "select avg(dep_delay) as mean, count(*) as n from departures where carrier = "
-        f"'{row['carrier']}' and departed_at <= '{row['scheduled_at']}' "
-        f"and departed_at > timestamp '{row['scheduled_at']}' - interval 1 day"
-    ).to_pylist()[0].values()
+    mean, count = (
+        demo_workspace.warehouse.query(
+            "select avg(dep_delay) as mean, count(*) as n from departures where carrier = "
+            f"'{row['carrier']}' and departed_at <= '{row['scheduled_at']}' "
+            f"and departed_at > timestamp '{row['scheduled_at']}' - interval 1 day"
+        )
+        .to_pylist()[0]
+        .values()
+    )
     assert row["carrier_departures_1d"] == count
     assert abs(row["carrier_delay_1d"] - mean) < 1e-9
     weather = demo_workspace.warehouse.query(

@@ -140,11 +140,13 @@ def _value(value: Any) -> Any:
 
 def _aggregate(aggregate: Agg, rows: list[Mapping[str, Any]]) -> Any:
     """`rows` are the window's events, oldest first (ties ordered as `last` breaks them)."""
-    if aggregate.function == "count":
+    if aggregate.function == "count" and aggregate.column is None:
         return len(rows)
     assert aggregate.column is not None
     values = [_value(r[aggregate.column]) for r in rows]
     present = [v for v in values if v is not None]
+    if aggregate.function == "count":
+        return len(present)
     if aggregate.function == "distinct_count":
         return len(set(present))
     if aggregate.function == "last":

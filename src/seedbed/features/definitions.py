@@ -57,6 +57,11 @@ def parse_duration(value: str | int | float | dt.timedelta | None, what: str) ->
     return seconds
 
 
+def to_micros(seconds: float) -> int:
+    """Whole microseconds in a duration: rounded, since "15us" is 1.4999999999999999e-05 s."""
+    return round(seconds * 1_000_000)
+
+
 def format_duration(seconds: float) -> str:
     for unit in ("d", "h", "m", "s"):
         size = UNIT_SECONDS[unit]

@@ -28,6 +28,7 @@ from seedbed.db import now_ms
 from seedbed.errors import Invalid
 from seedbed.features import definitions as d
 from seedbed.features import offline, registry, source_data
+from seedbed.features.definitions import to_micros
 from seedbed.features.online import (
     Batch,
     OnlineFeatures,
@@ -143,7 +144,7 @@ def _keys_to_compute(
         longest = max(
             (f["window_s"] for f in view["features"] if f["kind"] == "aggregate"), default=0
         )
-        since = int(previous["as_of_us"] - longest * 1_000_000)
+        since = previous["as_of_us"] - to_micros(longest)
         where = (
             f"semi join (select distinct {keys} from keyed where "
             f"(__v >= make_timestamp({int(previous['watermark_us'])}) and {visible}) "

@@ -31,6 +31,7 @@ from seedbed.data.warehouse import quote_identifier as q
 from seedbed.errors import Invalid
 from seedbed.features import definitions as d
 from seedbed.features import source_data
+from seedbed.features.definitions import to_micros
 from seedbed.features.registry import derived_order
 from seedbed.workspace import Workspace
 
@@ -362,11 +363,6 @@ def _plain_sql(
     return _unpack(join, plain, ttl)
 
 
-def to_micros(seconds: float) -> int:
-    """Whole microseconds in a duration: rounded, since "15us" is 1.4999999999999999e-05 s."""
-    return round(seconds * 1_000_000)
-
-
 def _unpack(join: str, plain: list[dict[str, Any]], ttl: float | None) -> str:
     stale = f"epoch_us(__t) - epoch_us(__e) > {to_micros(ttl)}" if ttl else "false"
     columns = ", ".join(
@@ -380,9 +376,12 @@ def _window_sql(keys: list[str], aggregates: list[dict[str, Any]], created: bool
     key_list = ", ".join(q(k) for k in keys)
 
     def call(index: int, feature: Mapping[str, Any], prefix: str = "") -> str:
+        # count(column) counts the column's non-null values; count() without one, events
+        template = FUNCTIONS[feature["function"]]
+        if feature["function"] == "count" and feature.get("column"):
+            template = "count({x})"
         return (
-            FUNCTIONS[feature["function"]]
-            .format(x=f"{prefix}__a{index}")
+            template.format(x=f"{prefix}__a{index}")
             .replace("__one", f"{prefix}__one")
             .replace("__order", f"{prefix}__order")
         )

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from seedbed.errors import Invalid
+from seedbed.features.definitions import to_micros
 from seedbed.workspace import Workspace
 
 NONE_US = -(2**62)  # "no event": older than any real time in upsert comparisons
@@ -131,7 +132,7 @@ def serve_plain(row: OnlineRow | None, ttl_s: float | None, now_us: int) -> dict
     """The plain values a lookup at `now_us` serves: nothing when older than the ttl."""
     if row is None or row.event_us is None:
         return {}
-    if ttl_s and now_us - row.event_us > int(ttl_s * 1_000_000):
+    if ttl_s and now_us - row.event_us > to_micros(ttl_s):
         return {}
     values: dict[str, Any] = json.loads(row.plain)
     return values
