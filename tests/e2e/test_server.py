@@ -55,7 +55,7 @@ def test_sdk_finds_the_server_through_the_runtime_file(server: SeedbedServer) ->
     assert runtime["url"] == server.url and runtime["pid"] == server.process.pid  # type: ignore[union-attr]
     with sb.connect(workspace=server.workspace) as ws:
         tables = ws.tables()
-        assert set(tables["name"]) == {"airlines", "airports", "flights", "planes", "weather"}
+        assert set(tables["name"]) >= {"airlines", "airports", "flights", "planes", "weather"}
         delayed = ws.sql("select count(*) as n from flights where dep_delay > 15")
         assert int(delayed["n"][0]) > 50_000
         assert ws.sql_arrow("select * from airlines").num_rows == 16
@@ -102,7 +102,11 @@ def test_cli_talks_to_the_server(server: SeedbedServer) -> None:
     assert tables.returncode == 0, tables.stderr
     assert {t["name"] for t in json.loads(tables.stdout)} >= {"flights", "weather"}
     runs = cli("runs", "list", "flight-delays", "--json", workspace=server.workspace)
-    assert {r["name"] for r in json.loads(runs.stdout)} == {"business-rule", "gradient-boosting"}
+    assert {r["name"] for r in json.loads(runs.stdout)} == {
+        "business-rule",
+        "gradient-boosting",
+        "gradient-boosting-features",
+    }
     models = cli("models", "list", workspace=server.workspace)
     assert "flight-delay" in models.stdout and "champion" in models.stdout
     predicted = cli(

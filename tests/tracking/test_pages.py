@@ -278,7 +278,7 @@ def test_compare_needs_two_runs(client: TestClient, sweep: Sweep) -> None:
 def test_demo_experiment_page_and_compare(demo_client: TestClient) -> None:
     [experiment] = demo_client.get("/api/v1/experiments").json()
     page, _ = read(demo_client, f"/ui/experiments/{experiment['id']}")
-    assert set(page.names) == {"business-rule", "gradient-boosting"}
+    assert set(page.names) == {"business-rule", "gradient-boosting", "gradient-boosting-features"}
     ids = [r["id"] for r in demo_client.get(f"/api/v1/experiments/{experiment['id']}/runs").json()]
     answer = demo_client.get(f"/ui/compare?runs={','.join(ids)}")
     assert answer.status_code == 200 and "roc_auc" in answer.text
