@@ -130,7 +130,7 @@ def _pipeline(categorical: list[str], params: dict[str, Any]) -> Any:
 
 def _train_model(
     workspace: Workspace,
-    experiment_id: str,
+    experiment_id: int,
     run_name: str,
     data: pd.DataFrame,
     features: list[str],
@@ -225,7 +225,7 @@ def train_and_register(workspace: Workspace, user: str) -> None:
     train_challenger(workspace, experiment.id, user, auc)
 
 
-def train_challenger(workspace: Workspace, experiment_id: str, user: str, auc: float) -> None:
+def train_challenger(workspace: Workspace, experiment_id: int, user: str, auc: float) -> None:
     """The same model on the feature store's training set: the schedule plus weather,
     carrier and route delay history and plane age, all as of the scheduled departure."""
     from seedbed import demo_features

@@ -126,7 +126,7 @@ def _freshness(workspace: Workspace, source: Mapping[str, Any]) -> dict[str, Any
         )
         latest = _plain(row[0]) if row else None
         return {**NO_DATASET, "rows": rows, "newest_event": latest, "error": None}
-    version = _dataset_version(workspace, str(source["dataset"]))
+    version = source_data.dataset_version(workspace, str(source["dataset"]))
     reference = f"{version.dataset}@{version.version}"
     key = {"freshness": reference, "timestamp": timestamp}
 
@@ -145,13 +145,6 @@ def _freshness(workspace: Workspace, source: Mapping[str, Any]) -> dict[str, Any
         "dataset_number": version.version,
         "error": None,
     }
-
-
-def _dataset_version(workspace: Workspace, reference: str) -> datasets.DatasetVersion:
-    parsed = datasets.split_reference(reference)
-    if parsed is None:
-        raise Invalid(f"Dataset source {reference!r} names no version: use NAME or NAME@2.")
-    return datasets.get_version(workspace, *parsed)
 
 
 def statistics(
@@ -199,7 +192,7 @@ def _column_statistics(
         row = cursor.execute(query.format(relation=quote_identifier(source["table"]))).fetchone()
         names = [c[0] for c in cursor.description or []]
     else:
-        version = _dataset_version(workspace, str(source["dataset"]))
+        version = source_data.dataset_version(workspace, str(source["dataset"]))
         with datasets.local_parquet(workspace, version) as path, duckdb.connect() as connection:
             found = connection.execute(query.format(relation="read_parquet(?)"), [str(path)])
             row = found.fetchone()
@@ -238,7 +231,7 @@ def _restricted(workspace: Workspace, source: Mapping[str, Any]) -> set[str] | N
         return set()
     from seedbed.privacy import restrictions, scans  # privacy builds on the data domain
 
-    version = _dataset_version(workspace, str(source["dataset"]))
+    version = source_data.dataset_version(workspace, str(source["dataset"]))
     held = restrictions.get(
         workspace, datasets.get_dataset(workspace, version.dataset).id, version.version
     )

@@ -63,7 +63,7 @@ def describe(workspace: Workspace, source: Mapping[str, Any]) -> SourceTable:
     if source.get("table"):
         info = workspace.warehouse.describe(source["table"])
         return SourceTable(f"table {info.name}", {c.name: c.type for c in info.columns})
-    version = _dataset_version(workspace, str(source["dataset"]))
+    version = dataset_version(workspace, str(source["dataset"]))
     return SourceTable(
         f"dataset {version.dataset}@{version.version}",
         {c.name: c.type for c in version.columns},
@@ -71,7 +71,8 @@ def describe(workspace: Workspace, source: Mapping[str, Any]) -> SourceTable:
     )
 
 
-def _dataset_version(workspace: Workspace, reference: str) -> datasets.DatasetVersion:
+def dataset_version(workspace: Workspace, reference: str) -> datasets.DatasetVersion:
+    """The version a dataset source names: NAME (the latest) or NAME@VERSION."""
     parsed = datasets.split_reference(reference)
     if parsed is None:
         raise Invalid(f"Dataset source {reference!r} names no version: use NAME or NAME@2.")
@@ -101,7 +102,7 @@ def read(
         return relation.to_arrow_table(), described
     from seedbed.privacy import access  # privacy builds on the data domain
 
-    version = _dataset_version(workspace, str(source["dataset"]))
+    version = dataset_version(workspace, str(source["dataset"]))
     grant = access.check_read(workspace, reader, version, "features")
     withheld = [c for c in wanted if not grant.keeps(c)]
     if withheld:

@@ -34,12 +34,9 @@ def entity_rows(workspace: Workspace, reference: str, reader: User | None) -> pa
     """The rows of a dataset version, without the columns `reader` may not see."""
     from seedbed.privacy import access  # privacy builds on the data domain
 
-    described = source_data.describe(workspace, {"dataset": reference})
-    parsed = datasets.split_reference(reference)
-    assert parsed is not None  # describe checked it
-    version = datasets.get_version(workspace, *parsed)
+    version = source_data.dataset_version(workspace, reference)
     grant = access.check_read(workspace, reader, version, "features")
-    columns = [c for c in described.columns if grant.keeps(c)]
+    columns = [c.name for c in version.columns if grant.keeps(c.name)]
     table, _ = source_data.read(workspace, {"dataset": reference}, columns, reader)
     return table
 
