@@ -26,6 +26,7 @@ VIEWER_MAY_POST = {
     "/api/v1/sql",
     "/api/v1/sql/{query_id}/cancel",
     "/api/v1/models/{name}/versions/{reference}/predict",
+    "/api/v1/features/online",  # looks features up
     "/ui/models/{name}/versions/{reference}/demo",
     "/ui/tokens",
     "/ui/tokens/{token_id}/revoke",
