@@ -35,6 +35,7 @@ TABLE_MODULES = (
     "seedbed.privacy.tables",
     "seedbed.compute.tables",
     "seedbed.features.tables",
+    "seedbed.evaluation.tables",
 )
 
 workspace_meta = Table(

@@ -12,7 +12,7 @@ from seedbed.compute import executor as states
 from seedbed.db import now_ms
 from seedbed.errors import Forbidden
 
-KINDS = ("script", "notebook", "function")
+KINDS = ("script", "notebook", "function", "evaluation")
 
 
 @dataclass(frozen=True)

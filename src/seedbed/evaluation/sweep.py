@@ -1,0 +1,343 @@
+"""Evaluations on the server: a parent run, one job per combination, and their state.
+
+`start` checks that the spec's data exists before anything is made, opens the parent run
+(tags `seedbed.kind=evaluation`, `seedbed.primary_metric`; artifact `evaluation/spec.json`),
+then submits one job per combination. Each job runs `evaluation/job.py` with the spec file
+written into its own work folder (the only folder a confined job may surely read), its index
+and the parent run's id; it logs a child run as the spec's module docstring says.
+
+The evaluation's state is derived from its jobs whenever it is read: once every job has
+ended the parent run is closed, FINISHED when all succeeded and FAILED otherwise.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from seedbed.auth import audit
+from seedbed.auth.permissions import require
+from seedbed.auth.users import User
+from seedbed.compute import executor as states
+from seedbed.compute.job_records import Job, Size
+from seedbed.compute.jobs import JobService
+from seedbed.data import datasets
+from seedbed.db import now_ms
+from seedbed.errors import Invalid, NotFound, SeedbedError
+from seedbed.evaluation.spec import EvaluationSpec, parse_spec, spec_json
+from seedbed.evaluation.tables import evaluations
+from seedbed.tracking.experiments import get_or_create_experiment
+from seedbed.tracking.runs import end_run, start_run
+from seedbed.workspace import Workspace
+
+HERE = Path(__file__).parent
+JOB_KIND = "evaluation"
+SPEC_FILE = "evaluation.json"
+RUNNING, SUCCEEDED, FAILED, CANCELLED = "running", "succeeded", "failed", "cancelled"
+RUN_STATUS = {SUCCEEDED: "FINISHED", FAILED: "FAILED", CANCELLED: "KILLED"}
+
+
+@dataclass
+class CombinationJob:
+    index: int
+    kind: str  # model or baseline
+    label: str
+    job_id: str
+    status: str = states.QUEUED
+    message: str = ""
+
+
+@dataclass
+class Evaluation:
+    id: str  # the parent run's id
+    name: str
+    experiment_id: int
+    task: str
+    primary_metric: str
+    profile: str | None
+    status: str
+    created_by: str
+    created_at: int
+    finished_at: int | None
+    spec: dict[str, Any]
+    jobs: list[CombinationJob] = field(default_factory=list)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """How many jobs are queued, running, succeeded and failed (every other end)."""
+        found = {states.QUEUED: 0, states.RUNNING: 0, states.SUCCEEDED: 0, "failed": 0}
+        for job in self.jobs:
+            key = job.status if job.status in found else "failed"
+            found[key] += 1
+        return found
+
+    @property
+    def final(self) -> bool:
+        return self.status != RUNNING
+
+    def as_dict(self) -> dict[str, Any]:
+        data = {k: v for k, v in self.__dict__.items() if k != "jobs"}
+        data["jobs"] = [job.__dict__ for job in self.jobs]
+        data["counts"] = self.counts
+        data["final"] = self.final
+        return data
+
+
+def check_data(workspace: Workspace, spec: EvaluationSpec) -> None:
+    """Invalid, listing every problem, unless the data the spec names exists."""
+    problems: list[str] = []
+    columns: set[str] | None = None
+    if spec.dataset is not None:
+        columns = _dataset_columns(workspace, spec.dataset, "dataset", problems)
+    elif spec.training_set is not None:
+        source = spec.training_set
+        found = _dataset_columns(
+            workspace, source.entity_rows, "training_set.entity_rows", problems
+        )
+        problems.extend(_feature_problems(workspace, source.features))
+        if found is not None and spec.target and spec.target not in found:
+            problems.append(f"target: {spec.target!r} is not a column of the entity rows")
+    if columns is not None:
+        shown = ", ".join(sorted(columns))
+
+        def missing(where: str, name: str | None) -> None:
+            if name and name not in columns:
+                problems.append(f"{where}: no column {name!r} in {spec.dataset} ({shown})")
+
+        missing("target", spec.target)
+        missing("split.column", spec.split.column)
+        for set_name, items in spec.feature_sets.items():
+            for item in items:
+                if isinstance(item, str) and ":" not in item:  # "view:feature" is the store's
+                    missing(f"feature_sets.{set_name}", item)
+        derived = {
+            i.name for items in spec.feature_sets.values() for i in items if not isinstance(i, str)
+        }
+        for column in spec.slices:
+            if column not in derived:
+                missing("slices", column)
+    if problems:
+        raise Invalid("The evaluation's data has problems:\n- " + "\n- ".join(problems))
+
+
+def _dataset_columns(
+    workspace: Workspace, reference: str, where: str, problems: list[str]
+) -> set[str] | None:
+    parsed = datasets.split_reference(reference)
+    if parsed is None:
+        problems.append(f"{where}: {reference!r} names no version; use NAME or NAME@2")
+        return None
+    try:
+        version = datasets.get_version(workspace, *parsed)
+    except NotFound as exc:
+        problems.append(f"{where}: {exc}")
+        return None
+    return {column.name for column in version.columns}
+
+
+def _feature_problems(workspace: Workspace, features: list[str]) -> list[str]:
+    from seedbed.features import offline, registry  # the feature store builds on data
+
+    try:
+        offline.select_features(registry.get(workspace).spec, features)
+    except SeedbedError as exc:
+        return [f"training_set.features: {exc}"]
+    return []
+
+
+def start(
+    workspace: Workspace,
+    jobs: JobService,
+    user: User,
+    spec: EvaluationSpec | dict[str, Any],
+    profile: str | None = None,
+) -> Evaluation:
+    """Check the data, open the parent run and submit one job per combination."""
+    require(user, "write")
+    if not isinstance(spec, EvaluationSpec):
+        spec = parse_spec(spec)
+    check_data(workspace, spec)
+    chosen = profile or spec.profile
+    size = Size(profile=chosen)
+    jobs.resources(size)  # an unknown profile is refused before anything is made
+    experiment = get_or_create_experiment(workspace, spec.experiment_name, user.username)
+    primary = str(spec.primary_metric)
+    tags = {"seedbed.kind": "evaluation", "seedbed.primary_metric": primary}
+    run = start_run(workspace, experiment.id, spec.name, user.username, tags)
+    text = spec_json(spec)
+    workspace.artifacts.put_bytes(f"{run.artifact_key}/evaluation/spec.json", text.encode())
+    python = jobs.python(size.environment)
+    submitted: list[CombinationJob] = []
+    try:
+        for combination in spec.combinations():
+            job = _submit(
+                jobs, user, python, text, combination.index, combination.label, run.id, size
+            )
+            submitted.append(
+                CombinationJob(combination.index, combination.kind, combination.label, job.id)
+            )
+    except BaseException:
+        for done in submitted:
+            with contextlib.suppress(SeedbedError):
+                jobs.cancel(done.job_id, user)
+        end_run(workspace, run.id, "FAILED")
+        raise
+    row = {
+        "id": run.id,
+        "name": spec.name,
+        "experiment_id": experiment.id,
+        "task": spec.task,
+        "primary_metric": primary,
+        "profile": chosen,
+        "status": RUNNING,
+        "spec": text,
+        "jobs": json.dumps([job.__dict__ for job in submitted]),
+        "created_by": user.username,
+        "created_at": now_ms(),
+        "finished_at": None,
+    }
+    with workspace.engine.begin() as connection:
+        connection.execute(evaluations.insert().values(**row))
+        audit.append(connection, user.username, "evaluation.start", run.id, jobs=len(submitted))
+    return status(workspace, jobs, run.id)
+
+
+def _submit(
+    jobs: JobService,
+    user: User,
+    python: str,
+    text: str,
+    index: int,
+    label: str,
+    parent: str,
+    size: Size,
+) -> Job:
+    import uuid
+
+    job_id = uuid.uuid4().hex
+    folder = jobs.work_dir(job_id)
+    folder.mkdir(parents=True)
+    (folder / SPEC_FILE).write_text(text, encoding="utf-8")
+    command = [python, "-P", str(HERE / "job.py"), str(folder / SPEC_FILE), str(index), parent]
+    return jobs.submit_command(user, JOB_KIND, command, label, size, job_id=job_id)
+
+
+def _evaluation(row: Any) -> Evaluation:
+    return Evaluation(
+        id=row["id"],
+        name=row["name"],
+        experiment_id=row["experiment_id"],
+        task=row["task"],
+        primary_metric=row["primary_metric"],
+        profile=row["profile"],
+        status=row["status"],
+        created_by=row["created_by"],
+        created_at=row["created_at"],
+        finished_at=row["finished_at"],
+        spec=json.loads(row["spec"]),
+        jobs=[CombinationJob(**job) for job in json.loads(row["jobs"])],
+    )
+
+
+def _read(workspace: Workspace, evaluation_id: str) -> Evaluation:
+    with workspace.engine.connect() as connection:
+        row = (
+            connection.execute(select(evaluations).where(evaluations.c.id == evaluation_id))
+            .mappings()
+            .first()
+        )
+    if row is None:
+        raise NotFound(f"No evaluation {evaluation_id!r}; `GET /api/v1/evaluations` lists them.")
+    return _evaluation(row)
+
+
+def status(workspace: Workspace, jobs: JobService, evaluation_id: str) -> Evaluation:
+    """The evaluation with its jobs' states; closes the parent run once all have ended."""
+    evaluation = _read(workspace, evaluation_id)
+    for item in evaluation.jobs:
+        try:
+            job = jobs.get(item.job_id)
+        except NotFound:
+            item.status, item.message = states.LOST, "The job's record is gone."
+            continue
+        item.status, item.message = job.status, job.message
+    if evaluation.status == RUNNING and all(j.status in states.FINAL for j in evaluation.jobs):
+        ended = SUCCEEDED if all(j.status == states.SUCCEEDED for j in evaluation.jobs) else FAILED
+        _finish(workspace, evaluation, ended)
+    return evaluation
+
+
+def _finish(workspace: Workspace, evaluation: Evaluation, ended: str) -> None:
+    """Record the end once (of two racing readers, one wins) and close the parent run."""
+    finished_at = now_ms()
+    with workspace.engine.begin() as connection:
+        won = connection.execute(
+            evaluations.update()
+            .where(evaluations.c.id == evaluation.id, evaluations.c.status == RUNNING)
+            .values(status=ended, finished_at=finished_at)
+        ).rowcount
+    if won:
+        with contextlib.suppress(SeedbedError):  # a deleted parent run cannot be closed
+            end_run(workspace, evaluation.id, RUN_STATUS[ended])
+        evaluation.status, evaluation.finished_at = ended, finished_at
+    else:
+        fresh = _read(workspace, evaluation.id)
+        evaluation.status, evaluation.finished_at = fresh.status, fresh.finished_at
+
+
+def list_evaluations(workspace: Workspace, jobs: JobService, limit: int = 100) -> list[Evaluation]:
+    """Evaluations, newest first, each with its current state."""
+    query = (
+        select(evaluations.c.id)
+        .order_by(evaluations.c.created_at.desc())
+        .limit(min(max(1, limit), 500))
+    )
+    with workspace.engine.connect() as connection:
+        ids = list(connection.execute(query).scalars())
+    return [status(workspace, jobs, evaluation_id) for evaluation_id in ids]
+
+
+def cancel(workspace: Workspace, jobs: JobService, user: User, evaluation_id: str) -> Evaluation:
+    """Stop every job still queued or running; the parent run ends KILLED."""
+    require(user, "write")
+    evaluation = status(workspace, jobs, evaluation_id)
+    if evaluation.final:
+        raise Invalid(f"Evaluation {evaluation_id} has ended already ({evaluation.status}).")
+    for item in evaluation.jobs:
+        if item.status in states.LIVE:
+            with contextlib.suppress(Invalid, NotFound):  # it ended meanwhile
+                jobs.cancel(item.job_id, user)
+    _finish(workspace, evaluation, CANCELLED)
+    audit.record(workspace, user.username, "evaluation.cancel", evaluation_id)
+    return status(workspace, jobs, evaluation_id)
+
+
+def register_model(
+    workspace: Workspace,
+    user: User,
+    evaluation_id: str,
+    run_id: str,
+    model_name: str,
+    alias: str | None = None,
+) -> Any:
+    """Register the model a child run logged at `model/` (and point `alias` at it)."""
+    from seedbed.registry import models  # the registry reads runs; it does not know us
+    from seedbed.tracking.runs import get_run
+
+    require(user, "write")
+    _read(workspace, evaluation_id)
+    run = get_run(workspace, run_id)
+    if run.tags.get("mlflow.parentRunId") != evaluation_id:
+        raise Invalid(f"Run {run_id} is not a run of evaluation {evaluation_id}.")
+    if run.tags.get("seedbed.kind") == "baseline":
+        raise Invalid(f"Run {run_id} is a baseline; it logged no model to register.")
+    version = models.register_version(workspace, model_name, run_id, "model", user=user.username)
+    if alias:
+        models.set_alias(workspace, model_name, alias, version.version, user.username)
+        version = models.get_version(workspace, model_name, version.version)
+    return version
