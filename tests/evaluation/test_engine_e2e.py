@@ -1,0 +1,197 @@
+"""One combination at a time against a real server: a baseline and two models evaluated
+in-process through the SDK, one as the job script in a subprocess, and a failing one; each
+child run is read back through the SDK as the report would read it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import seedbed as sb
+from seedbed.errors import Invalid
+from seedbed.evaluation import job, runner
+from seedbed.evaluation.spec import EvaluationSpec, parse_spec
+from server_process import SeedbedServer
+
+pytestmark = pytest.mark.e2e
+
+
+def flights(rows: int = 3000, seed: int = 5) -> pd.DataFrame:
+    """Synthetic departures: evenings and cold days are delayed more often."""
+    rng = np.random.default_rng(seed)
+    hour = rng.integers(5, 23, rows)
+    temp = rng.normal(10, 8, rows)
+    carrier = rng.choice(["AA", "B6", "DL", "UA"], rows)
+    chance = 1 / (1 + np.exp(-(-2 + 0.25 * (hour - 12) - 0.08 * temp + (carrier == "B6"))))
+    frame = pd.DataFrame(
+        {
+            "scheduled_at": pd.Timestamp("2024-01-01") + pd.to_timedelta(np.arange(rows), "h"),
+            "hour": hour,
+            "distance": rng.gamma(3, 300, rows),
+            "carrier": carrier,
+            "temp": np.where(rng.random(rows) < 0.05, np.nan, temp),
+            "delayed": (rng.random(rows) < chance).astype(int),
+        }
+    )
+    return frame
+
+
+SPEC: dict[str, Any] = {
+    "name": "delays",
+    "dataset": "flights",
+    "target": "delayed",
+    "split": {"kind": "random", "test_size": 0.25},
+    "cv_folds": 3,
+    "feature_sets": {
+        "schedule": ["hour", "distance", "carrier"],
+        "weather": ["hour", "carrier", "temp", {"name": "cold", "sql": "temp < 0"}],
+    },
+    "algorithms": [
+        {"estimator": "LogisticRegression", "params": {"C": 1.0}},
+        {"estimator": "HistGradientBoostingClassifier", "params": {"max_iter": 30}},
+    ],
+    "baselines": [{"kind": "majority"}, {"kind": "rule", "name": "evening", "sql": "hour >= 17"}],
+    "metrics": ["roc_auc", "accuracy", "f1", "brier", "log_loss", "cost"],
+    "cost_matrix": {"false_positive": 1, "false_negative": 5},
+    "slices": ["carrier"],
+}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeedbedServer]:
+    with SeedbedServer(tmp_path_factory.mktemp("evaluation-e2e") / "ws") as running:
+        ws = sb.connect(running.url, running.token)
+        ws.datasets.upload(flights(), name="flights")
+        ws.close()
+        yield running
+
+
+@pytest.fixture(scope="module")
+def ws(server: SeedbedServer) -> Iterator[sb.Client]:
+    with sb.connect(server.url, server.token) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def spec() -> EvaluationSpec:
+    return parse_spec(SPEC)
+
+
+@pytest.fixture(scope="module")
+def parent(ws: sb.Client) -> str:
+    with ws.start_run("delays", name="sweep", log_environment=False) as run:
+        return str(run.id)
+
+
+def artifact(ws: sb.Client, run_id: str, path: str, tmp_path: Path) -> Any:
+    return json.loads(ws.download_artifact(run_id, path, tmp_path / "a.json").read_text())
+
+
+def test_rule_baseline_run(
+    ws: sb.Client, spec: EvaluationSpec, parent: str, tmp_path: Path
+) -> None:
+    combination = spec.combinations()[1]
+    run_id = runner.run_combination(ws, spec, combination, parent)
+    run = ws.get_run(run_id)
+    tags, metrics, params = _tags(run), run["metrics"], _params(run)
+    assert run["status"] == "FINISHED"
+    assert tags["mlflow.parentRunId"] == parent and tags["seedbed.evaluation"] == parent
+    assert tags["seedbed.kind"] == "baseline" and tags["seedbed.algorithm"] == "evening"
+    assert tags["seedbed.combination"] == "1" and "seedbed.leakage" not in tags
+    assert params["sql"] == "hour >= 17" and params["feature_set"] == ""
+    for name in ("roc_auc", "accuracy", "f1", "brier", "log_loss", "cost"):
+        assert f"test_{name}" in metrics and f"cv_{name}_mean" in metrics
+    assert 0.5 < metrics["test_roc_auc"] < 0.9
+    paths = {a["path"] for a in ws.list_artifacts(run_id)}
+    assert not any(p.startswith("model/") for p in paths)
+    slices = artifact(ws, run_id, "evaluation/slices.json", tmp_path)
+    assert set(slices["carrier"]) == {"AA", "B6", "DL", "UA"}
+    assert sum(v["rows"] for v in slices["carrier"].values()) == 750
+    importance = artifact(ws, run_id, "evaluation/importance.json", tmp_path)
+    assert importance["features"][0]["feature"] == "hour"  # the rule reads only the hour
+
+
+def test_models_share_folds_and_log_everything(
+    ws: sb.Client, spec: EvaluationSpec, parent: str, tmp_path: Path
+) -> None:
+    combos = spec.combinations()
+    first = runner.run_combination(ws, spec, combos[2], parent)  # schedule x LogisticRegression
+    second = runner.run_combination(ws, spec, combos[5], parent)  # weather x HistGradientBoosting
+    runs = [ws.get_run(first), ws.get_run(second)]
+    assert [_tags(r)["seedbed.algorithm"] for r in runs] == [
+        "LogisticRegression",
+        "HistGradientBoostingClassifier",
+    ]
+    assert _params(runs[1])["features"] == "hour,carrier,temp,cold"
+    assert _params(runs[1])["max_iter"] == "30" and _params(runs[0])["C"] == "1.0"
+    for run in runs:
+        assert run["status"] == "FINISHED"
+        metrics = run["metrics"]
+        assert metrics["test_roc_auc"] > 0.6
+        assert metrics["fit_seconds"] > 0 and metrics["model_bytes"] > 1000
+        assert 0 < metrics["latency_ms_per_row"] < 5
+        series = ws.request("GET", f"/api/v1/runs/{run['id']}/metrics/cv_roc_auc").json()
+        assert [p["step"] for p in _points(series)] == [0, 1, 2]
+    paths = {a["path"] for a in ws.list_artifacts(second)}
+    assert {"model/MLmodel", "evaluation/curves.json", "evaluation/leakage.json"} <= paths
+    curves = artifact(ws, second, "evaluation/curves.json", tmp_path)
+    assert {"roc", "pr", "calibration", "confusion"} <= set(curves)
+    assert sum(curves["calibration"]["count"]) == 750
+    model = ws.load_model(f"runs:/{second}/model")
+    assert list(model.feature_names_in_) == ["hour", "carrier", "temp", "cold"]
+
+
+def test_job_script_in_a_subprocess(server: SeedbedServer, spec: EvaluationSpec, parent: str,
+                                    ws: sb.Client, tmp_path: Path) -> None:  # fmt: skip
+    spec_file = tmp_path / "spec.json"
+    spec_file.write_text(json.dumps(SPEC))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SEEDBED_")}
+    env |= {"SEEDBED_URL": server.url, "SEEDBED_TOKEN": server.token}
+    done = subprocess.run(
+        [sys.executable, "-P", job.__file__, str(spec_file), "0", parent],
+        capture_output=True, text=True, env=env, timeout=120, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    run_id = done.stdout.strip().splitlines()[-1]
+    run = ws.get_run(run_id)
+    assert _tags(run)["seedbed.algorithm"] == "majority" and run["status"] == "FINISHED"
+    assert run["metrics"]["test_roc_auc"] == 0.5  # the same priors for every row
+    assert run["metrics"]["cv_roc_auc_std"] == 0.0
+
+    bad = subprocess.run(
+        [sys.executable, "-P", job.__file__, str(spec_file), "99", parent],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert bad.returncode == 2 and "there is no 99" in bad.stderr
+
+
+def test_failure_marks_the_run_failed(ws: sb.Client, parent: str) -> None:
+    broken = parse_spec({**SPEC, "algorithms": [{"estimator": "LogisticRegresion"}]})
+    with pytest.raises(Invalid, match="Did you mean LogisticRegression"):
+        runner.run_combination(ws, broken, broken.combinations()[2], parent)
+    failed = [r for r in ws.runs("delays") if r["status"] == "FAILED"]
+    assert len(failed) == 1
+    assert "Unknown estimator" in _tags(failed[0])["seedbed.error"]
+
+
+def _tags(run: dict[str, Any]) -> dict[str, str]:
+    tags = run["tags"]
+    return tags if isinstance(tags, dict) else {t["key"]: t["value"] for t in tags}
+
+
+def _params(run: dict[str, Any]) -> dict[str, str]:
+    params = run["params"]
+    return params if isinstance(params, dict) else {p["key"]: p["value"] for p in params}
+
+
+def _points(series: Any) -> list[dict[str, Any]]:
+    return series["metrics"] if isinstance(series, dict) else series
