@@ -27,6 +27,7 @@ VIEWER_MAY_POST = {
     "/api/v1/sql/{query_id}/cancel",
     "/api/v1/models/{name}/versions/{reference}/predict",
     "/api/v1/features/online",  # looks features up
+    "/api/v1/features/training-set",  # reads; saving it as a dataset needs an editor
     "/ui/models/{name}/versions/{reference}/demo",
     "/ui/tokens",
     "/ui/tokens/{token_id}/revoke",

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from seedbed.auth.permissions import require
 from seedbed.data.routes import ARROW_STREAM, arrow_bytes
 from seedbed.errors import Invalid
 from seedbed.features import catalog, registry, training_sets
@@ -103,6 +104,8 @@ async def api_training_set(
     as the next version of dataset `name`; the headers name it and carry any warnings."""
     from starlette.concurrency import run_in_threadpool
 
+    if save:  # refused before any work: saving writes a dataset version
+        require(user, "write")
     if entity_dataset:
         entity = await run_in_threadpool(training_sets.entity_rows, workspace, entity_dataset, user)
     else:
