@@ -266,10 +266,25 @@ def status(workspace: Workspace, jobs: JobService, evaluation_id: str) -> Evalua
             item.status, item.message = states.LOST, "The job's record is gone."
             continue
         item.status, item.message = job.status, job.message
+        if job.final and job.status != states.SUCCEEDED:
+            item.message = _failure(jobs, job)
     if evaluation.status == RUNNING and all(j.status in states.FINAL for j in evaluation.jobs):
         ended = SUCCEEDED if all(j.status == states.SUCCEEDED for j in evaluation.jobs) else FAILED
         _finish(workspace, evaluation, ended)
     return evaluation
+
+
+def _failure(jobs: JobService, job: Job) -> str:
+    """The job's message with the last line of its log: the error a user needs first."""
+    log = jobs.state_dir(job.id) / "log.txt"
+    try:
+        with log.open("rb") as handle:
+            handle.seek(max(0, log.stat().st_size - 4096))
+            lines = handle.read().decode("utf-8", "replace").strip().splitlines()
+    except OSError:
+        lines = []
+    last = lines[-1].strip() if lines else ""
+    return " — ".join(part for part in (job.message, last) if part)
 
 
 def _finish(workspace: Workspace, evaluation: Evaluation, ended: str) -> None:

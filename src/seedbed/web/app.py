@@ -27,6 +27,8 @@ from seedbed.data.routes import router as data_router
 from seedbed.data.source_routes import router as source_router
 from seedbed.data.sources import SourceAttachments
 from seedbed.data.sql import QueryRunner
+from seedbed.evaluation.pages import router as evaluation_pages
+from seedbed.evaluation.routes import router as evaluation_router
 from seedbed.features.online_routes import router as online_features_router
 from seedbed.features.pages import router as features_pages
 from seedbed.features.routes import router as features_router
@@ -124,6 +126,8 @@ def create_app(workspace: Workspace, server_url: str = "http://127.0.0.1") -> Fa
         notebooks_pages,
         features_router,
         features_pages,
+        evaluation_router,
+        evaluation_pages,
     ):
         app.include_router(router)
     include_mlflow_routes(app, errors.install)

@@ -27,6 +27,7 @@ TEMPLATE_DIRS = [PACKAGE / "web" / "templates"] + [
         "compute",
         "notebooks",
         "features",
+        "evaluation",
     )
 ]
 
@@ -35,6 +36,7 @@ NAV = [
     ("Features", "/ui/features"),
     ("Experiments", "/ui/experiments"),
     ("Models", "/ui/models"),
+    ("Evaluations", "/ui/evaluations"),
     ("Jobs", "/ui/jobs"),
     ("Notebooks", "/ui/notebooks"),
     ("Environment", "/ui/environment"),
