@@ -13,6 +13,7 @@ from seedbed.cli_output import console, fail
 from seedbed.compute.cli import app as jobs_app
 from seedbed.data.cli import app as data_app
 from seedbed.errors import SeedbedError
+from seedbed.evaluation.cli import evaluate
 from seedbed.features.cli import app as features_app
 from seedbed.notebooks.cli import app as env_app
 from seedbed.notebooks.notebook_cli import app as notebook_app
@@ -36,6 +37,7 @@ app.add_typer(jobs_app, name="jobs")
 app.add_typer(env_app, name="env")
 app.add_typer(notebook_app, name="notebook")
 app.add_typer(features_app, name="features")
+app.command("evaluate")(evaluate)
 
 WorkspaceOption = Annotated[
     Path | None,

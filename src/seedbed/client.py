@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from seedbed import errors
 from seedbed.client_data import DatasetsClient, SourcesClient, chunks
+from seedbed.client_evaluation import Evaluation, evaluate
 from seedbed.client_features import FeaturesClient
 from seedbed.client_jobs import JobsClient
 from seedbed.client_runs import ActiveRun, DatasetInput, start_run
@@ -131,6 +132,10 @@ class Client:
                 response.read()
                 self._raise(response)
             yield response
+
+    def evaluate(self, spec: Any, profile: str | None = None, wait: bool = True) -> Evaluation:
+        """Run an evaluation spec (YAML path, dict); see seedbed.client_evaluation."""
+        return evaluate(self, spec, profile, wait)
 
     def health(self) -> bool:
         return self._http.get("/health").text == "OK"
