@@ -411,9 +411,15 @@ def _window_sql(keys: list[str], aggregates: list[dict[str, Any]], created: bool
         valid = " and ".join([*(f"e.{q(k)} is not null" for k in keys), "e.__t is not null"])
         return f"select e.{ROW}, {select} from entity e {joins} where {valid}"
     values = "".join(f", __a{i}" for i, f in enumerate(aggregates) if f.get("column"))
+    # the tie-break order only when a `last` needs it: the struct costs on every row
+    order = (
+        ", struct_pack(e := __e, c := __c, rn := __rn) as __order"
+        if any(f["function"] == "last" for f in aggregates)
+        else ""
+    )
     union = (
-        f"select {key_list}, __e as __o, null::bigint as {ROW}, 1 as __one, "
-        f"struct_pack(e := __e, c := __c, rn := __rn) as __order{values} from src "
+        f"select {key_list}, __e as __o, null::bigint as {ROW}, 1 as __one{order}{values} "
+        "from src "
         f"union all by name select {key_list}, __t as __o, {ROW} from entity "
         f"where __t is not null and {' and '.join(f'{q(k)} is not null' for k in keys)}"
     )
