@@ -44,7 +44,7 @@
     const labels = (Array.isArray(confusion) ? null : pick(confusion, ["labels", "classes"])) ||
                    matrix.map(function (_, i) { return String(i); });
     const names = labels.map(String);
-    confusion = [{ type: "heatmap", x: names, y: names, z: matrix, colorscale: "Greens", showscale: false,
+    confusion = [{ type: "heatmap", x: names, y: names, z: matrix, colorscale: "Greens", reversescale: true, showscale: false,
                    text: matrix, texttemplate: "%{text}",
                    hovertemplate: "actual %{y}, predicted %{x}: %{z}<extra></extra>" }];
   }
