@@ -99,7 +99,7 @@ def test_evaluate_waits_and_prints_the_leaderboard(server: SeedbedServer, tmp_pa
     with sb.connect(server.url, server.token) as ws:
         (found,) = [e for e in evaluations(ws) if e.id == evaluation["id"]]
         board = found.leaderboard()
-        assert list(board["label"])[0] == report["best_model"]["label"]
+        assert board["label"].iloc[0] == report["best_model"]["label"]
         version = found.register(report["best_model"]["run_id"], "delay-model", alias="challenger")
         assert version["version"] == 1 and "challenger" in version["aliases"]
         assert ws.models.versions("delay-model")[0]["run_id"] == report["best_model"]["run_id"]

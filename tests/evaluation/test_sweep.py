@@ -86,6 +86,14 @@ def counts(workspace: Workspace) -> tuple[int, int, int]:
             ],
         ),
         (
+            {
+                "spec": spec(
+                    dataset=None, training_set={"entity_rows": "rows", "features": ["weather"]}
+                )
+            },
+            ["training_set.entity_rows: No dataset named 'rows'", "training_set.features:"],
+        ),
+        (
             {"spec": spec(), "profile": "no-such-profile"},
             ["no-such-profile"],
         ),
