@@ -81,10 +81,10 @@ def evaluation(parent: str, experiment: int, jobs: list[CombinationJob], metric:
 
 
 @pytest.fixture
-def setup(local_workspace: Workspace) -> tuple[Workspace, int, str]:
-    experiment = create_experiment(local_workspace, "delays").id
-    parent = start_run(local_workspace, experiment, "delays", "ana").id
-    return local_workspace, experiment, parent
+def setup(workspace: Workspace) -> tuple[Workspace, int, str]:
+    experiment = create_experiment(workspace, "delays").id
+    parent = start_run(workspace, experiment, "delays", "ana").id
+    return workspace, experiment, parent
 
 
 def test_the_leaderboard_pairs_each_model_with_the_best_baseline_over_the_folds(

@@ -24,7 +24,7 @@ from seedbed.workspace import Workspace
 
 
 @pytest.fixture
-def http(local_workspace: Workspace, tmp_path: Path) -> Iterator[TestClient]:
+def http(workspace: Workspace, tmp_path: Path) -> Iterator[TestClient]:
     rng = np.random.default_rng(0)
     frame = pd.DataFrame(
         {
@@ -35,8 +35,8 @@ def http(local_workspace: Workspace, tmp_path: Path) -> Iterator[TestClient]:
     )
     path = tmp_path / "flights.parquet"
     frame.to_parquet(path)
-    datasets.publish_parquet(local_workspace, "flights", path, "h1", "upload")
-    with api_client(local_workspace) as client:
+    datasets.publish_parquet(workspace, "flights", path, "h1", "upload")
+    with api_client(workspace) as client:
         yield client
 
 
@@ -100,19 +100,19 @@ def counts(workspace: Workspace) -> tuple[int, int, int]:
     ],
 )
 def test_bad_specs_are_refused_with_every_problem_and_create_nothing(
-    http: TestClient, local_workspace: Workspace, body: dict[str, Any], problems: list[str]
+    http: TestClient, workspace: Workspace, body: dict[str, Any], problems: list[str]
 ) -> None:
-    before = counts(local_workspace)
+    before = counts(workspace)
     response = http.post("/api/v1/evaluations", json=body)
     assert response.status_code in (400, 404), response.text
     message = response.json()["error"]["message"]
     for problem in problems:
         assert problem in message
-    assert counts(local_workspace) == before
+    assert counts(workspace) == before
 
 
 def test_a_spec_starts_a_parent_run_and_one_job_per_combination_then_cancels(
-    http: TestClient, local_workspace: Workspace
+    http: TestClient, workspace: Workspace
 ) -> None:
     response = http.post("/api/v1/evaluations", json={"spec": spec(), "profile": "small"})
     assert response.status_code == 201, response.text
@@ -124,10 +124,10 @@ def test_a_spec_starts_a_parent_run_and_one_job_per_combination_then_cancels(
         "all x LogisticRegression (C=0.1)",
         "all x LogisticRegression (C=1.0)",
     ]
-    parent = get_run(local_workspace, started["id"])
+    parent = get_run(workspace, started["id"])
     assert parent.tags["seedbed.kind"] == "evaluation"
     assert parent.tags["seedbed.primary_metric"] == "roc_auc"
-    stored = local_workspace.artifacts.get_bytes(f"{parent.artifact_key}/evaluation/spec.json")
+    stored = workspace.artifacts.get_bytes(f"{parent.artifact_key}/evaluation/spec.json")
     assert json.loads(stored)["dataset"] == "flights"
 
     listed = http.get("/api/v1/jobs").json()
@@ -145,7 +145,7 @@ def test_a_spec_starts_a_parent_run_and_one_job_per_combination_then_cancels(
     cancelled = http.post(f"/api/v1/evaluations/{started['id']}/cancel")
     assert cancelled.status_code == 200, cancelled.text
     assert cancelled.json()["status"] == "cancelled"
-    assert get_run(local_workspace, started["id"]).status == "KILLED"
+    assert get_run(workspace, started["id"]).status == "KILLED"
     again = http.post(f"/api/v1/evaluations/{started['id']}/cancel")
     assert again.status_code == 400 and "ended already" in again.json()["error"]["message"]
     shown = http.get(f"/api/v1/evaluations/{started['id']}").json()
@@ -154,12 +154,12 @@ def test_a_spec_starts_a_parent_run_and_one_job_per_combination_then_cancels(
 
 
 def test_registering_needs_a_model_run_of_that_evaluation(
-    http: TestClient, local_workspace: Workspace
+    http: TestClient, workspace: Workspace
 ) -> None:
     started = http.post("/api/v1/evaluations", json={"spec": spec()}).json()
     http.post(f"/api/v1/evaluations/{started['id']}/cancel")
-    parent = get_run(local_workspace, started["id"])
-    stranger = start_run(local_workspace, parent.experiment_id, "elsewhere", "admin")
+    parent = get_run(workspace, started["id"])
+    stranger = start_run(workspace, parent.experiment_id, "elsewhere", "admin")
     response = http.post(
         f"/api/v1/evaluations/{started['id']}/register",
         json={"run_id": stranger.id, "model_name": "delay"},
