@@ -138,3 +138,23 @@ def test_the_sdk_checks_a_spec_before_sending_it(server: SeedbedServer) -> None:
             },
             wait=False,
         )
+
+
+def test_evaluate_prints_a_leaderboard_table_for_people(
+    server: SeedbedServer, tmp_path: Path
+) -> None:
+    path = tmp_path / "spec.yaml"
+    path.write_text(SPEC.replace("name: delays", "name: tables"), encoding="utf-8")
+    done = run("evaluate", str(path), "--profile", "small", "--wait", env=_env(server))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "started: 3 jobs" in done.stdout and "/ui/evaluations/" in done.stdout
+    assert "Leaderboard (roc_auc)" in done.stdout
+    assert "base x LogisticRegression" in done.stdout and "baseline: evening" in done.stdout
+    assert "0 queued, 0 running, 3 succeeded, 0 failed" in done.stderr
+    quick = run("evaluate", str(path), "--json", env=_env(server))
+    assert quick.returncode == 0, quick.stderr
+    started = json.loads(quick.stdout)
+    assert started["status"] == "running" and len(started["jobs"]) == 3
+    with sb.connect(server.url, server.token) as ws:
+        (evaluation,) = [e for e in evaluations(ws) if e.id == started["id"]]
+        assert evaluation.cancel().status == "cancelled"
