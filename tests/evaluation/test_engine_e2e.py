@@ -183,6 +183,61 @@ def test_failure_marks_the_run_failed(ws: sb.Client, parent: str) -> None:
     assert "Unknown estimator" in _tags(failed[0])["seedbed.error"]
 
 
+def test_registered_model_baseline(ws: sb.Client, parent: str) -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    rows = flights()
+    with ws.start_run("models", log_environment=False) as run:
+        model = LogisticRegression().fit(rows[["hour", "distance"]], rows["delayed"])
+        run.log_model(model, input_example=rows[["hour", "distance"]].head(3))
+    ws.models.register("delay-lr", run.id)
+    evaluation = parse_spec({**SPEC, "baselines": [{"kind": "model", "model": "delay-lr@1"}]})
+    run_id = runner.run_combination(ws, evaluation, evaluation.combinations()[0], parent)
+    found = ws.get_run(run_id)
+    assert _tags(found)["seedbed.algorithm"] == "delay-lr@1"
+    assert _params(found)["features"] == "hour,distance" and _params(found)["model"] == "delay-lr@1"
+    assert found["metrics"]["test_roc_auc"] > 0.55
+    ws.datasets.upload(rows.drop(columns=["distance"]), name="no-distance")
+    other = parse_spec(
+        {**SPEC, "dataset": "no-distance", "baselines": [{"kind": "model", "model": "delay-lr@1"}]}
+    )
+    with pytest.raises(Invalid, match=r"The data lacks features \['distance'\]. Its columns are"):
+        runner.run_combination(ws, other, other.combinations()[0], parent)
+
+
+def test_regression_and_clustering(ws: sb.Client, parent: str, tmp_path: Path) -> None:
+    regression = parse_spec(
+        {
+            "name": "distance", "dataset": "flights", "target": "distance", "task": "regression",
+            "cv_folds": 2, "feature_sets": {"s": ["hour", "carrier"]},
+            "algorithms": [{"estimator": "Ridge"}], "baselines": [{"kind": "mean"}],
+        }
+    )  # fmt: skip
+    for combination in regression.combinations():
+        found = ws.get_run(runner.run_combination(ws, regression, combination, parent))
+        assert {"test_mae", "test_rmse", "test_mape", "test_r2", "cv_r2_std"} <= set(
+            found["metrics"]
+        )
+    curves = artifact(ws, found["id"], "evaluation/curves.json", tmp_path)
+    assert sum(curves["residuals"]["counts"]) == 600  # the default test_size, 0.2
+    clustering = parse_spec(
+        {
+            "name": "groups", "dataset": "flights", "target": "carrier", "task": "clustering",
+            "cv_folds": 2, "feature_sets": {"s": ["hour", "temp"]},
+            "metrics": ["silhouette", "davies_bouldin", "adjusted_rand"],
+            "algorithms": [{"estimator": "KMeans", "params": {"n_clusters": 3, "n_init": 2}}],
+        }
+    )  # fmt: skip
+    run_id = runner.run_combination(ws, clustering, clustering.combinations()[0], parent)
+    metrics = ws.get_run(run_id)["metrics"]
+    assert 0 < metrics["test_silhouette"] < 1 and "test_adjusted_rand" in metrics
+    clusters = artifact(ws, run_id, "evaluation/clusters.json", tmp_path)
+    assert sum(clusters["sizes"].values()) == 600 and set(clusters["profiles"]["0"]) == {
+        "hour",
+        "temp",
+    }
+
+
 def _tags(run: dict[str, Any]) -> dict[str, str]:
     tags = run["tags"]
     return tags if isinstance(tags, dict) else {t["key"]: t["value"] for t in tags}

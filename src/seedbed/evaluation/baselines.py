@@ -107,7 +107,7 @@ class SqlRule(_Rule):
                 ).df()["value"]
             except duckdb.Error as exc:
                 raise Invalid(
-                    f"The rule {self.sql!r} failed: {exc}. Columns: "
+                    f"The rule {self.sql!r} failed: {str(exc).splitlines()[0]}. Columns: "
                     f"{', '.join(map(str, frame.columns))}."
                 ) from exc
         if found.isna().any():

@@ -88,7 +88,7 @@ def add_derived(frame: pd.DataFrame, derived: list[Derived]) -> pd.DataFrame:
                 ).df()["value"]
             except duckdb.Error as exc:
                 raise Invalid(
-                    f"Derived feature {item.name!r} ({item.sql}) failed: {exc}. Columns: "
+                    f"Derived feature {item.name!r} ({item.sql}) failed: {str(exc).splitlines()[0]}. Columns: "
                     f"{', '.join(map(str, frame.columns))}."
                 ) from exc
             result[item.name] = values.to_numpy()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import pickle
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -65,7 +66,9 @@ def predict(model: Any, frame: pd.DataFrame, task: str) -> Predictions:
 def _safe(compute: Callable[[], Any]) -> float:
     """A metric's value, or NaN where it is undefined (one class in a fold, say)."""
     try:
-        value = float(compute())
+        with warnings.catch_warnings():  # an undefined metric is NaN; its warning is noise
+            warnings.simplefilter("ignore")
+            value = float(compute())
     except (ValueError, ZeroDivisionError, IndexError):
         return math.nan
     return value
