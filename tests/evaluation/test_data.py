@@ -54,7 +54,7 @@ def test_derived_features_are_sql_over_the_rows() -> None:
     derived = data.feature_items(spec(), "more")[1]
     result = data.add_derived(frame, derived)
     assert result["dear"].tolist() == (frame["price"] > 12).tolist()
-    with pytest.raises(Invalid, match="Derived feature 'x'.*Columns: at, shop"):
+    with pytest.raises(Invalid, match=r"Derived feature 'x'.*Columns: at, shop"):
         data.add_derived(frame, [type(derived[0])(name="x", sql="nope + 1")])
 
 

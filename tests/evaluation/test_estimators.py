@@ -36,11 +36,11 @@ def test_names_and_dotted_paths_resolve() -> None:
 def test_unknown_names_list_close_ones() -> None:
     with pytest.raises(Invalid, match="Did you mean RandomForestClassifier"):
         estimators.resolve_estimator("RandomForrestClassifier")
-    with pytest.raises(Invalid, match="Did you mean .*LogisticRegression"):
+    with pytest.raises(Invalid, match=r"Did you mean .*LogisticRegression"):
         estimators.resolve_estimator("logisticregression")
-    with pytest.raises(Invalid, match="Cannot import 'nowhere.models'"):
+    with pytest.raises(Invalid, match=r"Cannot import 'nowhere\.models'"):
         estimators.resolve_estimator("nowhere.models.Magic")
-    with pytest.raises(Invalid, match="sklearn.linear_model has no class 'Magic'"):
+    with pytest.raises(Invalid, match=r"sklearn\.linear_model has no class 'Magic'"):
         estimators.resolve_estimator("sklearn.linear_model.Magic")
 
 

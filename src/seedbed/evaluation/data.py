@@ -87,8 +87,9 @@ def add_derived(frame: pd.DataFrame, derived: list[Derived]) -> pd.DataFrame:
                     f'SELECT ({item.sql}) AS value FROM "rows" ORDER BY "{ROW_COLUMN}"'
                 ).df()["value"]
             except duckdb.Error as exc:
+                reason = str(exc).splitlines()[0]
                 raise Invalid(
-                    f"Derived feature {item.name!r} ({item.sql}) failed: {str(exc).splitlines()[0]}. Columns: "
+                    f"Derived feature {item.name!r} ({item.sql}) failed: {reason}. Columns: "
                     f"{', '.join(map(str, frame.columns))}."
                 ) from exc
             result[item.name] = values.to_numpy()
