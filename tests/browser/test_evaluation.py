@@ -112,6 +112,7 @@ def test_the_form_launches_an_evaluation_and_the_report_registers_a_model(
     expect(page.locator("section.leakage")).to_have_count(0)
     etab.shot("evaluation-report")
 
+    best.get_by_text("Register", exact=True).first.click()
     best.locator("input[name=model_name]").fill("delay-model")
     best.locator("input[name=alias]").fill("challenger")
     best.get_by_role("button", name="Register").click()
