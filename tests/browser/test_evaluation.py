@@ -108,6 +108,11 @@ def test_the_form_launches_an_evaluation_and_the_report_registers_a_model(
     expect(page.locator("#chart-roc .main-svg").first).to_be_visible()
     expect(page.locator("#chart-confusion .main-svg").first).to_be_visible()
     expect(page.locator("#chart-importance .main-svg").first).to_be_visible()
+    # the best model and the best baseline overlay on the ROC chart; regression and
+    # clustering charts stay hidden for a classifier
+    expect(page.locator("#chart-roc .scatterlayer .trace")).to_have_count(3)
+    expect(page.locator("#chart-residuals")).to_be_hidden()
+    expect(page.locator("#chart-clusters")).to_be_hidden()
     expect(page.locator("table.slices[data-column=carrier]")).to_be_visible()
     expect(page.locator("section.leakage")).to_have_count(0)
     etab.shot("evaluation-report")

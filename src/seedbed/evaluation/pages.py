@@ -5,10 +5,10 @@ dataset and launches it."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from seedbed.compute import profiles
@@ -121,20 +121,24 @@ def evaluation_page(
     evaluation_id: str,
     workspace: WorkspaceDep,
     user: CurrentUser,
-    run: str = "",
+    run: Annotated[list[str] | None, Query(description="Runs to draw; default: best two")] = None,
     registered: str = "",
 ) -> Response:
     evaluation = sweep.status(workspace, job_service(request), evaluation_id)
     built = report.build(workspace, evaluation)
-    selected = run or (built["best_model"] or {}).get("run_id") or ""
-    charts = report.run_artifacts(workspace, selected) if selected else {}
+    labels = {row["run_id"]: row["label"] for row in built["leaderboard"]}
+    best = [str((built[key] or {}).get("run_id")) for key in ("best_model", "best_baseline")]
+    selected = [r for r in (run or best) if r in labels][:6]
+    charts = [
+        {"run_id": r, "label": labels[r], **report.run_artifacts(workspace, r)} for r in selected
+    ]
     return render(
         request,
         "evaluation/evaluation.html",
         evaluation=evaluation,
         report=built,
         selected=selected,
-        charts_json=json.dumps({"task": evaluation.task, **charts}, default=str).replace(
+        charts_json=json.dumps({"task": evaluation.task, "runs": charts}, default=str).replace(
             "</", "<\\/"
         ),
         registered=registered,
