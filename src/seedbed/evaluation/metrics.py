@@ -6,7 +6,10 @@ recall, thresholds} (binary, at most 200 points each), `calibration` {mean_predi
 observed, count} over 10 bins (binary), `confusion` {labels, matrix} (rows: actual);
 for regression: `residuals` {edges, counts} (a histogram of actual - predicted) and `sample`
 {actual, predicted} (at most 500 points); for unsupervised tasks: `clusters` {sizes,
-profiles} (cluster -> rows, cluster -> {numeric feature: mean}).
+profiles} (cluster -> rows, cluster -> {numeric feature: mean}), also `clusters.json`.
+`importance.json` is {metric, rows, features: [{feature, mean, std}]}, most important first
+(empty for majority/mean baselines and unsupervised tasks); `slices.json` is {column: {value:
+{metric: value, "rows": n}}}; `leakage.json` is {warnings: [sentence, ...]}. NaN is null.
 """
 
 from __future__ import annotations

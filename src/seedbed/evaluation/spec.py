@@ -40,7 +40,10 @@ What each combination's child run records (the report reads these):
 - artifacts: `model/` (models only), `evaluation/curves.json` (ROC, PR, calibration,
   confusion matrix or residuals), `evaluation/importance.json` (permutation importance),
   `evaluation/slices.json` ({column: {value: {metric: value, "rows": n}}}),
-  `evaluation/leakage.json` (warnings, also tag `seedbed.leakage` = "true").
+  `evaluation/leakage.json` (warnings, also tag `seedbed.leakage` = "true"),
+  `evaluation/clusters.json` (unsupervised tasks: cluster sizes and per-cluster means; the
+  shapes of these files are described in `metrics.py`);
+- on failure: status FAILED and tag `seedbed.error` (the error's type and message).
 """
 
 from __future__ import annotations
@@ -189,7 +192,7 @@ class EvaluationSpec(Strict):
     training_set: TrainingSetSource | None = None
     target: str | None = Field(None, description="The label (optional for unsupervised tasks).")
     task: Task = "classification"
-    split: Split = Field(default_factory=Split)
+    split: Split = Field(default_factory=lambda: Split.model_validate({}))
     cv_folds: int = Field(5, ge=2, le=20)
     feature_sets: dict[str, list[FeatureItem]] = Field(..., min_length=1)
     algorithms: list[Algorithm] = Field(..., min_length=1)
