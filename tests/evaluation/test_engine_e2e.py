@@ -238,6 +238,55 @@ def test_regression_and_clustering(ws: sb.Client, parent: str, tmp_path: Path) -
     }
 
 
+def test_feature_store_training_set_and_anomalies(ws: sb.Client, parent: str) -> None:
+    from seedbed.features import Entity, Feature, FeatureView, Source
+
+    days = pd.DataFrame(
+        {
+            "carrier": ["AA", "B6", "DL", "UA"] * 2,
+            "at": pd.to_datetime(["2023-12-01"] * 4 + ["2024-02-01"] * 4),
+            "on_time": [0.8, 0.6, 0.85, 0.75, 0.7, 0.5, 0.9, 0.8],
+        }
+    )
+    ws.datasets.upload(days, name="carrier-days")
+    carrier = Entity("carrier", join_keys=["carrier"])
+    view = FeatureView(
+        "carrier_stats",
+        entities=[carrier],
+        source=Source(dataset="carrier-days", timestamp="at"),
+        ttl="365d",
+        features=[Feature("on_time", name="carrier_on_time")],
+    )
+    ws.features.apply([carrier, view])
+    evaluation = parse_spec(
+        {
+            **SPEC,
+            "dataset": None,
+            "training_set": {
+                "entity_rows": "flights",
+                "features": ["carrier_stats"],
+                "timestamp": "scheduled_at",
+            },
+            "feature_sets": {"store": ["hour", "carrier_on_time"]},
+            "split": {"kind": "time", "column": "scheduled_at"},
+            "baselines": [],
+        }
+    )
+    run_id = runner.run_combination(ws, evaluation, evaluation.combinations()[0], parent)
+    found = ws.get_run(run_id)
+    assert found["status"] == "FINISHED" and found["metrics"]["test_roc_auc"] > 0.6
+    assert ws.run_inputs(run_id)[0]["name"] == "flights"
+    anomalies = parse_spec(
+        {
+            "name": "odd", "dataset": "flights", "task": "anomaly_detection", "cv_folds": 2,
+            "feature_sets": {"s": ["hour", "distance"]},
+            "algorithms": [{"estimator": "IsolationForest", "params": {"n_estimators": 20}}],
+        }
+    )  # fmt: skip
+    run_id = runner.run_combination(ws, anomalies, anomalies.combinations()[0], parent)
+    assert "test_silhouette" in ws.get_run(run_id)["metrics"]
+
+
 def _tags(run: dict[str, Any]) -> dict[str, str]:
     tags = run["tags"]
     return tags if isinstance(tags, dict) else {t["key"]: t["value"] for t in tags}

@@ -196,6 +196,11 @@ def cv_folds(train: pd.DataFrame, spec: EvaluationSpec) -> list[Fold]:
     if split.kind == "group":
         assert split.column is not None
         groups = train[split.column].astype(str).to_numpy()
+        if len(np.unique(groups)) < k:
+            raise Invalid(
+                f"The training part has {len(np.unique(groups))} groups of {split.column!r}; "
+                f"{k}-fold cross-validation needs at least {k}. Lower cv_folds or test_size."
+            )
         return list(GroupKFold(k).split(positions, groups=groups))
     if spec.task == "classification" and spec.target:
         _check_class_counts(train[spec.target], k, f"{k}-fold cross-validation")

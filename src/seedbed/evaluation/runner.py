@@ -73,11 +73,10 @@ class Evaluation:
         self.run_.log_inputs(inputs)
         prepared = data.prepare(frame, spec, features, derived)
         self.prepared = prepared
-        if baseline is not None:
-            columns = [c for c in prepared.frame.columns if c != spec.target]
+        if baseline is not None:  # rules and registered models read the rows as they are
+            rows = prepared.frame[[c for c in prepared.frame.columns if c != spec.target]]
         else:
-            columns = features
-        rows = data.model_inputs(prepared.frame[columns])
+            rows = data.model_inputs(prepared.frame[features])
         if baseline is None:
             name = algorithm_of(spec, combination).estimator
             make = estimators.make_estimator
