@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
+from tests.auth_sessions import token_for
 from tests.conftest import api_client
 
 from seedbed.compute.tables import jobs
@@ -142,6 +143,13 @@ def test_a_spec_starts_a_parent_run_and_one_job_per_combination_then_cancels(
         assert json.loads(Path(command[3]).read_text())["name"] == "delays"
 
     assert [e["id"] for e in http.get("/api/v1/evaluations").json()] == [started["id"]]
+    other = {"Authorization": f"Bearer {token_for(workspace, 'bo', 'editor')}"}
+    refused = http.post(f"/api/v1/evaluations/{started['id']}/cancel", headers=other)
+    assert refused.status_code == 403
+    viewer = {"Authorization": f"Bearer {token_for(workspace, 'vi', 'viewer')}"}
+    assert (
+        http.post("/api/v1/evaluations", json={"spec": spec()}, headers=viewer).status_code == 403
+    )
     cancelled = http.post(f"/api/v1/evaluations/{started['id']}/cancel")
     assert cancelled.status_code == 200, cancelled.text
     assert cancelled.json()["status"] == "cancelled"

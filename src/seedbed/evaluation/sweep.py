@@ -321,6 +321,8 @@ def cancel(workspace: Workspace, jobs: JobService, user: User, evaluation_id: st
     """Stop every job still queued or running; the parent run ends KILLED."""
     require(user, "write")
     evaluation = status(workspace, jobs, evaluation_id)
+    if evaluation.created_by != user.username:
+        require(user, "admin")  # as with jobs: yours, or an admin's to stop
     if evaluation.final:
         raise Invalid(f"Evaluation {evaluation_id} has ended already ({evaluation.status}).")
     for item in evaluation.jobs:
