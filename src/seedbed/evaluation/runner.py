@@ -13,7 +13,13 @@ import numpy as np
 import pandas as pd
 
 from seedbed.evaluation import baselines, data, estimators, leakage, metrics
-from seedbed.evaluation.spec import ALWAYS_METRICS, Algorithm, Combination, EvaluationSpec
+from seedbed.evaluation.spec import (
+    ALWAYS_METRICS,
+    Algorithm,
+    Combination,
+    Derived,
+    EvaluationSpec,
+)
 
 MAX_PARAM_CHARS = 500
 MAX_ERROR_CHARS = 4000
@@ -61,31 +67,19 @@ class Evaluation:
 
     def run(self) -> None:
         spec, combination = self.spec, self.combination
+        # The estimator or baseline first: a bad name fails before any data is read.
         baseline = None
+        derived: list[Derived] = []
         if combination.kind == "baseline":
-            baseline = baselines.make_baseline(self.ws, spec.baselines[combination.index])
+            entry = spec.baselines[combination.index]
+            baseline = baselines.make_baseline(self.ws, entry)
             features = list(getattr(baseline, "columns", []))
-            derived: list[Any] = []
-            self.make = lambda: baseline
+            params = _baseline_params(entry)
         else:
             features, derived = data.feature_items(spec, combination.feature_set)
-        frame, inputs = data.load_frame(self.ws, spec)
-        self.run_.log_inputs(inputs)
-        prepared = data.prepare(frame, spec, features, derived)
-        self.prepared = prepared
-        if baseline is not None:  # rules and registered models read the rows as they are
-            rows = prepared.frame[[c for c in prepared.frame.columns if c != spec.target]]
-        else:
-            rows = data.model_inputs(prepared.frame[features])
-        if baseline is None:
             name = algorithm_of(spec, combination).estimator
             make = estimators.make_estimator
             params = make(name, combination.params, self.task, self.seed).get_params(deep=False)
-            self.make = lambda: estimators.build_pipeline(
-                make(name, combination.params, self.task, self.seed), rows
-            )
-        else:
-            params = _baseline_params(spec.baselines[combination.index])
         self.run_.log_params(
             {
                 **{k: _param(v) for k, v in params.items()},
@@ -93,6 +87,17 @@ class Evaluation:
                 "features": ",".join(features),
             }
         )
+        frame, inputs = data.load_frame(self.ws, spec)
+        self.run_.log_inputs(inputs)
+        prepared = self.prepared = data.prepare(frame, spec, features, derived)
+        if baseline is not None:  # rules and registered models read the rows as they are
+            rows = prepared.frame[[c for c in prepared.frame.columns if c != spec.target]]
+            self.make = lambda: baseline
+        else:
+            rows = data.model_inputs(prepared.frame[features])
+            self.make = lambda: estimators.build_pipeline(
+                make(name, combination.params, self.task, self.seed), rows
+            )
         self.check_leakage(features)
         truth = prepared.frame[spec.target].to_numpy() if spec.target else None
         train_rows, test_rows = rows.iloc[prepared.train], rows.iloc[prepared.test]
