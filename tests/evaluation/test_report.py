@@ -126,6 +126,8 @@ def test_the_leaderboard_pairs_each_model_with_the_best_baseline_over_the_folds(
             "status": "failed",
             "message": "exit 1: boom",
             "logged": False,
+            "run_id": None,
+            "error": None,
         }
     ]
 

@@ -72,7 +72,8 @@ def _print(evaluation: Evaluation, as_json: bool) -> None:
         [_row(r) for r in report["leaderboard"]], False, f"Leaderboard ({report['primary_metric']})"
     )
     for job in report["unfinished"]:
-        errors.print(f"{job['label']}: job {job['job_id']} {job['status']} {job['message']}")
+        why = job.get("error") or job["message"]
+        errors.print(f"{job['label']}: job {job['job_id']} {job['status']}: {why}")
 
 
 def _row(row: dict[str, Any]) -> dict[str, Any]:

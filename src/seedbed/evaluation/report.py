@@ -26,6 +26,7 @@ from seedbed.workspace import Workspace
 
 PARENT_TAG = "mlflow.parentRunId"
 LEAKAGE_TAG = "seedbed.leakage"
+ERROR_TAG = "seedbed.error"  # a child run that failed says why
 COST_METRICS = ("fit_seconds", "latency_ms_per_row", "model_bytes")
 
 
@@ -123,6 +124,7 @@ def leaderboard(children: list[Child], metric: str, labels: dict[int, str]) -> l
             "cv_mean": _finite(run.metrics.get(f"cv_{metric}_mean")),
             "cv_std": _finite(run.metrics.get(f"cv_{metric}_std")),
             "leakage": run.tags.get(LEAKAGE_TAG) == "true",
+            "error": run.tags.get(ERROR_TAG),
             "best_baseline": baseline is not None and child.run.id == baseline.run.id,
             "diff": None,
         }
@@ -291,7 +293,7 @@ def build(workspace: Workspace, evaluation: Evaluation) -> dict[str, Any]:
         c.run.id: read_artifact(workspace, c.run, "evaluation/leakage.json") for c in children
     }
     models = [r for r in rows if r["kind"] == "model" and r["rank"] is not None]
-    logged = {_index(c.run) for c in children}
+    logged = {_index(c.run): c.run for c in children}
     return {
         "primary_metric": metric,
         "lower_is_better": metric in LOWER_IS_BETTER,
@@ -303,7 +305,12 @@ def build(workspace: Workspace, evaluation: Evaluation) -> dict[str, Any]:
         "other_metrics": other_metrics(children, metrics),
         "slices": slice_tables(slices, children, metric, labels),
         "unfinished": [
-            {**job.__dict__, "logged": job.index in logged}
+            {
+                **job.__dict__,
+                "logged": job.index in logged,
+                "run_id": logged[job.index].id if job.index in logged else None,
+                "error": logged[job.index].tags.get(ERROR_TAG) if job.index in logged else None,
+            }
             for job in evaluation.jobs
             if job.status != states.SUCCEEDED
         ],
