@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -172,6 +174,32 @@ def test_job_script_in_a_subprocess(server: SeedbedServer, spec: EvaluationSpec,
         capture_output=True, text=True, env=env, timeout=120,
     )  # fmt: skip
     assert bad.returncode == 2 and "there is no 99" in bad.stderr
+
+
+def test_a_stopped_job_ends_its_run_killed(
+    server: SeedbedServer, ws: sb.Client, parent: str, tmp_path: Path
+) -> None:
+    slow = {**SPEC, "name": "slow", "baselines": [], "cv_folds": 5}
+    slow["algorithms"] = [{"estimator": "RandomForestClassifier", "params": {"n_estimators": 3000}}]
+    spec_file = tmp_path / "slow.json"
+    spec_file.write_text(json.dumps(slow))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SEEDBED_")}
+    env |= {"SEEDBED_URL": server.url, "SEEDBED_TOKEN": server.token}
+    process = subprocess.Popen(
+        [sys.executable, "-P", job.__file__, str(spec_file), "0", parent],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        runs = ws.runs("slow") if "slow" in set(ws.experiments()["name"]) else []
+        if runs and "feature_set" in _params(ws.get_run(runs[0]["id"])):
+            break
+        time.sleep(0.2)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 143, err
+    assert "stopped by signal" in err
+    assert [r["status"] for r in ws.runs("slow")] == ["KILLED"]
 
 
 def test_failure_marks_the_run_failed(ws: sb.Client, parent: str) -> None:
