@@ -55,6 +55,7 @@ bench: install-dev
 	$(BIN)/python bench/notebooks.py
 	$(BIN)/python bench/pii.py
 	$(BIN)/python bench/features.py
+	$(BIN)/python bench/evaluation.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-artifacts
