@@ -20,9 +20,17 @@ LOGIN_LINE = re.compile(r"Log in: (http://[^\s/]+)/login\?token=(\S+)")
 class SeedbedServer:
     """Starts `python -m seedbed up`, waits for the login line and /health, stops by PID."""
 
-    def __init__(self, workspace: Path, demo: bool = False, timeout_s: float = 120) -> None:
+    def __init__(
+        self,
+        workspace: Path,
+        demo: bool = False,
+        timeout_s: float = 120,
+        demo_evaluation: bool = False,
+    ) -> None:
         self.workspace = workspace
         self.demo = demo
+        # the demo's evaluation runs 11 jobs in the background: only where a test wants it
+        self.demo_evaluation = demo_evaluation
         self.timeout_s = timeout_s
         self.url = ""
         self.token = ""
@@ -48,6 +56,7 @@ class SeedbedServer:
         if self.demo:
             command.append("--demo")
         env = {k: v for k, v in os.environ.items() if not k.startswith("SEEDBED_")}
+        env["SEEDBED_DEMO_EVALUATION"] = "true" if self.demo_evaluation else "false"
         started = time.monotonic()
         self.process = subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env

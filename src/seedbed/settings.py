@@ -108,6 +108,11 @@ class Settings(BaseSettings):
     warehouse_path: Path | None = Field(
         None, description="DuckDB warehouse file. Default: warehouse.duckdb in the workspace."
     )
+    demo_evaluation: bool = Field(
+        True,
+        description="With `seedbed up --demo`, launch the demo's evaluation (the business rule "
+        "against 9 models, as jobs) on the first start.",
+    )
     warehouse_threads: int | None = Field(
         None, ge=1, description="Threads DuckDB may use. Default: DuckDB's own (all cores)."
     )

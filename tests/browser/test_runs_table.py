@@ -255,7 +255,7 @@ def test_compare_the_demo_baseline_with_the_model(tab: Tab, demo_server: Seedbed
     page.wait_for_load_state()
     page.get_by_label("Select every run on this page").check()
     page.get_by_role("button", name="Compare").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Compare 2 runs")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Compare 3 runs")
     expect(page.locator("#metric-table")).to_contain_text("roc_auc")
     curve = page.locator('.chart.curve[data-key="train_loss"]')
     expect(curve.locator(".main-svg").first).to_be_visible()

@@ -70,6 +70,10 @@ def serve(settings: Settings, demo: bool, say: Say) -> None:
             url = base_url(settings, sock.getsockname()[1])
             app = create_app(workspace, server_url=url)
             app.state.jobs.ensure_started()  # reconciles the jobs an earlier server left
+            if demo and settings.demo_evaluation:  # once only: workspace meta records it
+                from seedbed.demo_evaluation import launch_on_start
+
+                launch_on_start(workspace, app.state.jobs, say)
             write_runtime(workspace.root, url, token_file(workspace))
             # What is loaded by now lives as long as the server: keep it out of the garbage
             # collector's full passes, which otherwise walk it all and stall requests.
