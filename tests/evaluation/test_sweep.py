@@ -176,3 +176,21 @@ def test_registering_needs_a_model_run_of_that_evaluation(
     assert "is not a run of evaluation" in response.json()["error"]["message"]
     missing = http.get("/api/v1/evaluations/0123456789abcdef")
     assert missing.status_code == 404
+
+
+def test_the_slowest_combinations_are_submitted_first() -> None:
+    from seedbed.evaluation.spec import parse_spec
+    from seedbed.evaluation.sweep import longest_first
+
+    chosen = parse_spec(
+        {
+            "dataset": "d",
+            "target": "y",
+            "feature_sets": {"narrow": ["a"], "wide": ["a", "b", "c"]},
+            "algorithms": [{"estimator": "LogisticRegression"}],
+            "baselines": [{"kind": "majority"}],
+        }
+    )
+    order = [(c.kind, c.feature_set) for c in longest_first(chosen)]
+    assert order == [("model", "wide"), ("model", "narrow"), ("baseline", "")]
+    assert sorted(c.index for c in longest_first(chosen)) == [0, 1, 2]

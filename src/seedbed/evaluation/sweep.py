@@ -29,7 +29,7 @@ from seedbed.compute.jobs import JobService
 from seedbed.data import datasets
 from seedbed.db import now_ms
 from seedbed.errors import Invalid, NotFound, SeedbedError
-from seedbed.evaluation.spec import EvaluationSpec, parse_spec, spec_json
+from seedbed.evaluation.spec import Combination, EvaluationSpec, parse_spec, spec_json
 from seedbed.evaluation.tables import evaluations
 from seedbed.tracking.experiments import get_or_create_experiment
 from seedbed.tracking.runs import end_run, start_run
@@ -150,6 +150,16 @@ def _feature_problems(workspace: Workspace, features: list[str]) -> list[str]:
     return []
 
 
+def longest_first(spec: EvaluationSpec) -> list[Combination]:
+    """The order to submit in: models on the widest feature sets first, baselines last, so
+    the slowest jobs start first and none is left running alone at the end."""
+    width = {name: len(items) for name, items in spec.feature_sets.items()}
+    return sorted(
+        spec.combinations(),
+        key=lambda c: (c.kind == "baseline", -width.get(c.feature_set, 0), c.index),
+    )
+
+
 def start(
     workspace: Workspace,
     jobs: JobService,
@@ -174,7 +184,7 @@ def start(
     python = jobs.python(size.environment)
     submitted: list[CombinationJob] = []
     try:
-        for combination in spec.combinations():
+        for combination in longest_first(spec):
             job = _submit(
                 jobs, user, python, text, combination.index, combination.label, run.id, size
             )
@@ -187,6 +197,7 @@ def start(
                 jobs.cancel(done.job_id, user)
         end_run(workspace, run.id, "FAILED")
         raise
+    submitted.sort(key=lambda done: done.index)
     row = {
         "id": run.id,
         "name": spec.name,
