@@ -47,7 +47,7 @@ import httpx
 import numpy as np
 import pandas as pd
 
-from peers import free_port
+from peers import free_port, served
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from server_process import SeedbedServer
@@ -395,46 +395,22 @@ def run_peer(
 def feast_server(python: Path, repo: Path, timeout_s: float = 120) -> Iterator[str]:
     """`feast serve` on 127.0.0.1 and a free port until /health answers; stopped by its PID."""
     port = free_port()
-    process = subprocess.Popen(
-        [
-            str(python.parent / "feast"),
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-access-log",
-            "--workers",
-            "1",
-            # Its default recycles the worker every ~1,000 requests, a pause inside the sample.
-            "--max-requests",
-            "0",
-        ],
-        cwd=repo,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError(f"feast serve did not answer /health within {timeout_s} s")
-            time.sleep(0.1)
+    command = [
+        str(python.parent / "feast"),
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--no-access-log",
+        "--workers",
+        "1",
+        # Its default recycles the worker every ~1,000 requests, a pause inside the sample.
+        "--max-requests",
+        "0",
+    ]
+    with served(command, port, "feast serve", timeout_s, cwd=repo) as url:
         yield url
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)  # gunicorn's arbiter and its worker
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 def measure_online(

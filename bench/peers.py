@@ -27,24 +27,14 @@ def mlflow_installed() -> bool:
 
 
 @contextmanager
-def mlflow_server(folder: Path, timeout_s: float = 300) -> Iterator[str]:
-    """A fresh `mlflow server` (SQLite backend, one worker) until /health answers; its URL."""
-    port = free_port()
+def served(
+    command: list[str], port: int, name: str, timeout_s: float, cwd: Path | None = None
+) -> Iterator[str]:
+    """Run a peer's server `command`, listening on 127.0.0.1:`port`, in its own process
+    group until GET /health answers; yield its URL; stop the group by its PID."""
     process = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "mlflow"),
-            "server",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-            "--backend-store-uri",
-            f"sqlite:///{folder / 'mlflow.db'}",
-            "--artifacts-destination",
-            str(folder / "artifacts"),
-        ],
+        command,
+        cwd=cwd,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
@@ -59,9 +49,35 @@ def mlflow_server(folder: Path, timeout_s: float = 300) -> Iterator[str]:
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError(f"mlflow server did not answer /health within {timeout_s} s")
+                raise RuntimeError(f"{name} did not answer /health within {timeout_s} s")
             time.sleep(0.05)
         yield url
     finally:
-        os.killpg(process.pid, signal.SIGTERM)  # mlflow runs workers in its process group
-        process.wait(timeout=60)
+        os.killpg(process.pid, signal.SIGTERM)  # the server and the workers of its group
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+@contextmanager
+def mlflow_server(folder: Path, timeout_s: float = 300) -> Iterator[str]:
+    """A fresh `mlflow server` (SQLite backend, one worker) until /health answers; its URL."""
+    port = free_port()
+    command = [
+        str(Path(sys.executable).parent / "mlflow"),
+        "server",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        "--backend-store-uri",
+        f"sqlite:///{folder / 'mlflow.db'}",
+        "--artifacts-destination",
+        str(folder / "artifacts"),
+    ]
+    with served(command, port, "mlflow server", timeout_s) as url:
+        yield url

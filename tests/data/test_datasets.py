@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from seedbed.data import datasets
+from seedbed.data.lineage import lineage as dataset_lineage
 from seedbed.errors import Conflict, Invalid, NotFound
 from seedbed.registry.models import register_version
 from seedbed.workspace import Workspace
@@ -84,7 +85,7 @@ def test_soft_delete_refused_while_a_model_depends(workspace: Workspace, tmp_pat
     )
     run = log_small_model(workspace)
     datasets.record_run_input(workspace, run.id, "d", 1)
-    assert [r["id"] for r in datasets.lineage(workspace, "d", 1).runs] == [run.id]
+    assert [r["id"] for r in dataset_lineage(workspace, "d", 1).runs] == [run.id]
     assert datasets.inputs_of_runs(workspace, [run.id, "other"]) == {
         run.id: [("d", 1)],
         "other": [],

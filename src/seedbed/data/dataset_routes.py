@@ -15,6 +15,7 @@ from starlette.background import BackgroundTask
 from seedbed.data import checks, profiles, uploads
 from seedbed.data import datasets as dataset_service
 from seedbed.data.datasets import Dataset, DatasetVersion
+from seedbed.data.lineage import lineage as dataset_lineage
 from seedbed.data.quality import CheckResult, dump_checks_yaml, parse_checks_yaml
 from seedbed.data.uploads import StagedUpload, UploadColumn
 from seedbed.errors import Invalid
@@ -199,7 +200,7 @@ def api_lineage(
     name: str, version: int, workspace: WorkspaceDep, user: CurrentUser
 ) -> dict[str, Any]:
     """The runs that read a version and the models registered from them."""
-    found = dataset_service.lineage(workspace, name, version)
+    found = dataset_lineage(workspace, name, version)
     return {"runs": found.runs, "models": found.models}
 
 

@@ -20,8 +20,7 @@ from seedbed.auth import audit
 from seedbed.data.tables import dataset_versions, datasets
 from seedbed.db import now_ms
 from seedbed.errors import Conflict, Invalid, NotFound
-from seedbed.registry.tables import model_versions
-from seedbed.tracking.tables import run_inputs, runs
+from seedbed.tracking.tables import run_inputs
 from seedbed.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -66,12 +65,6 @@ class Dataset:
     @property
     def latest(self) -> DatasetVersion | None:
         return self.versions[0] if self.versions else None
-
-
-@dataclass(frozen=True)
-class Lineage:
-    runs: list[dict[str, Any]]
-    models: list[dict[str, Any]]
 
 
 def check_name(name: str) -> None:
@@ -306,6 +299,11 @@ def _publish_protected(
     return get_version(workspace, name, number), True
 
 
+def dataset_id(workspace: Workspace, name: str) -> int:
+    """The id of a live dataset; NotFound names the datasets that exist."""
+    return int(_dataset_row(workspace, name)["id"])
+
+
 def _dataset_row(workspace: Workspace, name: str) -> RowMapping:
     with workspace.engine.connect() as connection:
         row = (
@@ -438,36 +436,10 @@ def inputs_of_runs(workspace: Workspace, run_ids: list[str]) -> dict[str, list[t
     return found
 
 
-def lineage(workspace: Workspace, name: str, version: int) -> Lineage:
-    """The runs that read a version, and the model versions registered from those runs."""
-    dataset_id = _dataset_row(workspace, name)["id"]
-    with workspace.engine.connect() as connection:
-        used_by = (
-            connection.execute(
-                select(runs.c.id, runs.c.name, runs.c.experiment_id)
-                .join(run_inputs, run_inputs.c.run_id == runs.c.id)
-                .where(run_inputs.c.dataset_id == dataset_id, run_inputs.c.version == version)
-            )
-            .mappings()
-            .all()
-        )
-        run_ids = [r["id"] for r in used_by]
-        models = (
-            connection.execute(
-                select(
-                    model_versions.c.name, model_versions.c.version, model_versions.c.run_id
-                ).where(model_versions.c.run_id.in_(run_ids))
-            )
-            .mappings()
-            .all()
-            if run_ids
-            else []
-        )
-    return Lineage(runs=[dict(r) for r in used_by], models=[dict(m) for m in models])
-
-
 def delete_version(workspace: Workspace, name: str, version: int, user: str = "") -> None:
     """Soft-delete a version; refused while a registered model was trained on it."""
+    from seedbed.data.lineage import lineage  # it builds on this module
+
     target = get_version(workspace, name, version)
     models = lineage(workspace, name, version).models
     if models:

@@ -13,6 +13,7 @@ from seedbed.auth.users import User
 from seedbed.data import checks, profiles, sources
 from seedbed.data import datasets as dataset_service
 from seedbed.data.datasets import DatasetVersion
+from seedbed.data.lineage import lineage as dataset_lineage
 from seedbed.data.profiling import Profile
 from seedbed.data.quality import dump_checks_yaml, parse_checks_yaml
 from seedbed.data.routes import PREVIEW_ROWS, preview_rows
@@ -92,7 +93,7 @@ def _dataset_page(
         privacy=privacy,
         columns=sample.column_names,
         rows=preview_rows(sample),
-        lineage=dataset_service.lineage(workspace, name, current.version),
+        lineage=dataset_lineage(workspace, name, current.version),
         results=checks.results_for(workspace, name, current.version),
         pii=pii_scans.get_scan(workspace, current),
         checks_yaml=yaml_text if yaml_text is not None else dump_checks_yaml(defined),

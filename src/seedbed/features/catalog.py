@@ -16,6 +16,7 @@ import duckdb
 from sqlalchemy import select
 
 from seedbed.data import datasets
+from seedbed.data.lineage import lineage as dataset_lineage
 from seedbed.data.tables import dataset_versions
 from seedbed.data.tables import datasets as dataset_rows
 from seedbed.data.warehouse import quote_identifier
@@ -264,7 +265,7 @@ def feature_lineage(workspace: Workspace) -> dict[str, list[dict[str, Any]]]:
     lineage: dict[str, list[dict[str, Any]]] = {}
     for row in found:
         detail = json.loads(row["source_detail"] or "{}")
-        used = datasets.lineage(workspace, row["name"], row["version"])
+        used = dataset_lineage(workspace, row["name"], row["version"])
         training_set = {
             "dataset": row["name"],
             "version": row["version"],
