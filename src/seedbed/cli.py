@@ -7,6 +7,10 @@ from typing import Annotated
 
 import typer
 
+from seedbed.apps.feedback_cli import app as feedback_app
+from seedbed.apps.hosted_cli import app as hosted_app
+from seedbed.apps.package_cli import package
+from seedbed.apps.share_cli import app as share_app
 from seedbed.auth.audit_cli import app as audit_app
 from seedbed.auth.cli import app as users_app
 from seedbed.cli_output import console, fail
@@ -37,7 +41,11 @@ app.add_typer(jobs_app, name="jobs")
 app.add_typer(env_app, name="env")
 app.add_typer(notebook_app, name="notebook")
 app.add_typer(features_app, name="features")
+app.add_typer(hosted_app, name="apps")
+app.add_typer(feedback_app, name="feedback")
+app.add_typer(share_app, name="share")
 app.command("evaluate")(evaluate)
+app.command("package")(package)
 
 WorkspaceOption = Annotated[
     Path | None,

@@ -36,6 +36,7 @@ TABLE_MODULES = (
     "seedbed.compute.tables",
     "seedbed.features.tables",
     "seedbed.evaluation.tables",
+    "seedbed.apps.tables",
 )
 
 workspace_meta = Table(

@@ -7,6 +7,7 @@ from sqlalchemy import (
     Column,
     ForeignKey,
     ForeignKeyConstraint,
+    Index,
     Integer,
     String,
     Table,
@@ -77,4 +78,46 @@ logged_models = Table(
     Column("created_by", String(100), nullable=False, default=""),
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
+)
+
+# Free-form tags on registered models and on versions (MLflow's set-tag endpoints use them too).
+model_tags = Table(
+    "model_tags",
+    metadata,
+    Column(
+        "name",
+        String(250),
+        ForeignKey("registered_models.name", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("key", String(250), primary_key=True),
+    Column("value", Text, nullable=False, default=""),
+)
+
+model_version_tags = Table(
+    "model_version_tags",
+    metadata,
+    Column("name", String(250), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("key", String(250), primary_key=True),
+    Column("value", Text, nullable=False, default=""),
+    ForeignKeyConstraint(
+        ["name", "version"],
+        ["model_versions.name", "model_versions.version"],
+        ondelete="CASCADE",
+    ),
+)
+
+# Every move of an alias: who pointed it where, from which version. to_version NULL: deleted.
+model_alias_events = Table(
+    "model_alias_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(250), nullable=False),
+    Column("alias", String(100), nullable=False),
+    Column("from_version", Integer, nullable=True),
+    Column("to_version", Integer, nullable=True),
+    Column("username", String(100), nullable=False, default=""),
+    Column("at", BigInteger, nullable=False),
+    Index("ix_model_alias_events_name", "name", "at"),
 )

@@ -11,7 +11,11 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from seedbed import __version__
+from seedbed.apps.feedback_routes import router as feedback_router
+from seedbed.apps.hosted_routes import router as hosted_router
+from seedbed.apps.predict_routes import router as predict_router
 from seedbed.apps.routes import router as apps_router
+from seedbed.apps.share_routes import router as share_router
 from seedbed.auth.audit_routes import router as audit_router
 from seedbed.auth.login import LoginThrottle
 from seedbed.auth.pages import router as auth_pages
@@ -104,6 +108,7 @@ def create_app(workspace: Workspace, server_url: str = "http://127.0.0.1") -> Fa
     # critical online feature lookups come first.
     for router in (
         online_features_router,
+        predict_router,
         pages.router,
         data_router,
         dataset_router,
@@ -114,6 +119,9 @@ def create_app(workspace: Workspace, server_url: str = "http://127.0.0.1") -> Fa
         run_page,
         registry_router,
         apps_router,
+        feedback_router,
+        share_router,
+        hosted_router,
         auth_router,
         auth_pages,
         audit_router,

@@ -16,7 +16,8 @@ from seedbed.workspace import Workspace
 
 # /version is public as on an MLflow server: clients probe it before they authenticate.
 PUBLIC_PATHS = ("/health", "/version", "/login", "/favicon.ico")
-PUBLIC_PREFIXES = ("/static/", "/vendor/")
+# /share/ pages check their own signed link (seedbed.apps.share_routes), not a login.
+PUBLIC_PREFIXES = ("/static/", "/vendor/", "/share/")
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 SESSION_USER = "user_id"
 
