@@ -70,3 +70,12 @@ def test_registered_model_needs_its_columns() -> None:
         baseline.predict(rows[["hour"]])
     with pytest.raises(Invalid, match="write NAME@ALIAS or NAME@VERSION"):
         baselines.model_reference("delays")
+
+
+def test_a_rule_is_scored_only_on_the_columns_it_reads() -> None:
+    columns = ["sched_hour", "hour", "dep delay", "carrier", "origin"]
+    sql = baselines.SqlRule('sched_hour >= 17 AND "dep delay" > 0 AND carrier_x = 1')
+    assert sql.used_columns(columns) == ["sched_hour", "dep delay"]
+    python = baselines.PythonRule('row["sched_hour"] >= 17 or row.get("origin") == "JFK"')
+    assert python.used_columns(columns) == ["sched_hour", "origin"]
+    assert baselines.SqlRule("1 = 1").used_columns(["a", "b"]) == ["a", "b"]  # names none

@@ -133,14 +133,28 @@ def test_a_spec_starts_a_parent_run_and_one_job_per_combination_then_cancels(
 
     listed = http.get("/api/v1/jobs").json()
     ours = {job["id"]: job for job in listed if job["kind"] == "evaluation"}
-    assert {job["job_id"] for job in started["jobs"]} == set(ours)
-    for item in started["jobs"]:
-        job = ours[item["job_id"]]
-        assert job["name"] == item["label"] and job["profile"] == "small"
+    workers = started["workers"]
+    assert set(workers) == set(ours) and 1 <= len(workers) <= 3  # as many as fit side by side
+    for number, worker in enumerate(workers, start=1):
+        job = ours[worker]
+        assert job["name"] == f"delays: worker {number} of {len(workers)}"
+        assert job["profile"] == "small"
         command = job["command"]
         assert command[1:3] == ["-P", str(Path(command[2]))] and command[2].endswith("job.py")
-        assert command[4:] == [str(item["index"]), started["id"]]
+        assert command[4:] == ["--worker", worker, started["id"]]
         assert json.loads(Path(command[3]).read_text())["name"] == "delays"
+    # Workers claim combinations one at a time, slowest first, never one twice.
+    claim = f"/api/v1/evaluations/{started['id']}/claim"
+    stranger = http.post(claim, json={"worker": "not-a-worker"})
+    assert stranger.status_code == 400 and "not a worker" in stranger.json()["error"]["message"]
+    claimed = [http.post(claim, json={"worker": workers[0]}).json()["index"] for _ in range(4)]
+    unclaimed = [
+        i["index"]
+        for i in http.get(f"/api/v1/evaluations/{started['id']}").json()["evaluation"]["jobs"]
+        if not i["job_id"]
+    ]
+    assert unclaimed == [] and claimed[3] is None
+    assert claimed[:3] == [1, 2, 0] or set(claimed[:3]) == {0, 1, 2}  # a worker may have won one
 
     assert [e["id"] for e in http.get("/api/v1/evaluations").json()] == [started["id"]]
     other = {"Authorization": f"Bearer {token_for(workspace, 'bo', 'editor')}"}
@@ -159,6 +173,9 @@ def test_a_spec_starts_a_parent_run_and_one_job_per_combination_then_cancels(
     shown = http.get(f"/api/v1/evaluations/{started['id']}").json()
     assert shown["evaluation"]["status"] == "cancelled"
     assert shown["report"]["primary_metric"] == "roc_auc"
+    service = http.app.state.jobs  # type: ignore[attr-defined]
+    for worker in workers:  # their ends are recorded by threads: let them finish first
+        service.wait(worker, timeout_s=30)
 
 
 def test_registering_needs_a_model_run_of_that_evaluation(

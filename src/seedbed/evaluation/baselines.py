@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import re
 from typing import Any
 
 import numpy as np
@@ -58,13 +59,13 @@ class Mean(_Baseline):
         return np.full(len(frame), self.mean_)
 
 
-class _Rule(_Baseline):
+class Rule(_Baseline):
     """Predictions from an expression; for classification, a boolean result means the
     positive (last) class and other values are taken as class labels."""
 
     classification = True
 
-    def fit(self, frame: pd.DataFrame, truth: Any) -> _Rule:
+    def fit(self, frame: pd.DataFrame, truth: Any) -> Rule:
         labels = np.asarray(truth)
         self.classification = not np.issubdtype(labels.dtype, np.floating)
         if self.classification:
@@ -73,6 +74,16 @@ class _Rule(_Baseline):
 
     def values(self, frame: pd.DataFrame) -> np.ndarray:
         raise NotImplementedError
+
+    def mentions(self, column: str) -> bool:
+        """Whether the expression may read `column` (used to score only what it reads)."""
+        raise NotImplementedError
+
+    def used_columns(self, available: list[str]) -> list[str]:
+        """The columns of `available` the expression reads; all of them when it names none
+        we can see (a rule that reads no column still gets rows to count)."""
+        used = [c for c in available if self.mentions(c)]
+        return used or available
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         found = self.values(frame)
@@ -88,12 +99,17 @@ class _Rule(_Baseline):
         return (labels[:, None] == self.classes_[None, :]).astype(float)
 
 
-class SqlRule(_Rule):
+class SqlRule(Rule):
     """An SQL expression over a row's columns, evaluated by DuckDB without file or network
     access."""
 
     def __init__(self, sql: str) -> None:
         self.sql = sql
+
+    def mentions(self, column: str) -> bool:
+        quoted = '"' + column.replace('"', '""') + '"'
+        bare = re.compile(rf"(?<![\w.\"']){re.escape(column)}(?![\w\"'])", re.IGNORECASE)
+        return quoted in self.sql or bare.search(self.sql) is not None
 
     def values(self, frame: pd.DataFrame) -> np.ndarray:
         import duckdb
@@ -115,7 +131,7 @@ class SqlRule(_Rule):
         return found.to_numpy()
 
 
-class PythonRule(_Rule):
+class PythonRule(Rule):
     """A Python expression over `row` (a dict of the row's columns), with only a few safe
     builtins and no dunder names."""
 
@@ -131,6 +147,15 @@ class PythonRule(_Rule):
             name = getattr(node, "id", None) or getattr(node, "attr", None)
             if isinstance(name, str) and name.startswith("__"):
                 raise Invalid(f"The rule {expression!r} may not use {name}.")
+        # row["x"] and row.get("x") name the columns it reads; anything cleverer reads all.
+        self.names = {
+            node.value
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str)
+        }
+
+    def mentions(self, column: str) -> bool:
+        return column in self.names
 
     def values(self, frame: pd.DataFrame) -> np.ndarray:
         code = compile(self.expression, "<rule>", "eval")  # not kept: code does not pickle

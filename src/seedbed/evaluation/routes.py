@@ -21,6 +21,10 @@ class EvaluationRequest(BaseModel):
     profile: str | None = Field(None, description="Resource profile of each job.")
 
 
+class ClaimRequest(BaseModel):
+    worker: str = Field(..., description="The worker job's id.")
+
+
 class RegisterRequest(BaseModel):
     run_id: str
     model_name: str
@@ -65,6 +69,14 @@ def api_cancel(
 ) -> dict[str, Any]:
     """Stop the evaluation's live jobs."""
     return sweep.cancel(workspace, job_service(request), user, evaluation_id).as_dict()
+
+
+@router.post("/api/v1/evaluations/{evaluation_id}/claim")
+def api_claim(
+    evaluation_id: str, body: ClaimRequest, workspace: WorkspaceDep, user: EditorUser
+) -> dict[str, int | None]:
+    """For worker jobs: the next combination to evaluate, or null when none is left."""
+    return {"index": sweep.claim(workspace, user, evaluation_id, body.worker)}
 
 
 @router.post("/api/v1/evaluations/{evaluation_id}/register", status_code=201)

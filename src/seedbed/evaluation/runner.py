@@ -26,10 +26,15 @@ MAX_ERROR_CHARS = 4000
 
 
 def run_combination(
-    ws: Any, spec: EvaluationSpec, combination: Combination, parent_run_id: str
+    ws: Any,
+    spec: EvaluationSpec,
+    combination: Combination,
+    parent_run_id: str,
+    frames: dict[str, Any] | None = None,
 ) -> str:
     """Evaluate one combination as a child run of `parent_run_id`; returns the run's id.
-    A failure ends the run FAILED with the error in the tag `seedbed.error`, and is raised."""
+    A failure ends the run FAILED with the error in the tag `seedbed.error`, and is raised.
+    `frames` keeps the data read between the combinations one process evaluates."""
     tags = {
         "mlflow.parentRunId": parent_run_id,
         "seedbed.evaluation": parent_run_id,
@@ -40,7 +45,7 @@ def run_combination(
     }
     run = ws.start_run(spec.experiment_name, name=combination.label, tags=tags)
     try:
-        Evaluation(ws, spec, combination, run).run()
+        Evaluation(ws, spec, combination, run, frames).run()
     except BaseException as exc:
         try:
             message = f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS]
@@ -55,8 +60,16 @@ def run_combination(
 class Evaluation:
     """The steps of one combination; `run` is the SDK's ActiveRun."""
 
-    def __init__(self, ws: Any, spec: EvaluationSpec, combination: Combination, run: Any):
+    def __init__(
+        self,
+        ws: Any,
+        spec: EvaluationSpec,
+        combination: Combination,
+        run: Any,
+        frames: dict[str, Any] | None = None,
+    ):
         self.ws = ws
+        self.frames = {} if frames is None else frames
         self.spec = spec
         self.combination = combination
         self.run_ = run
@@ -87,11 +100,15 @@ class Evaluation:
                 "features": ",".join(features),
             }
         )
-        frame, inputs = data.load_frame(self.ws, spec)
+        if "data" not in self.frames:
+            self.frames["data"] = data.load_frame(self.ws, spec)
+        frame, inputs = self.frames["data"]
         self.run_.log_inputs(inputs)
         prepared = self.prepared = data.prepare(frame, spec, features, derived)
         if baseline is not None:  # rules and registered models read the rows as they are
             rows = prepared.frame[[c for c in prepared.frame.columns if c != spec.target]]
+            if isinstance(baseline, baselines.Rule):  # it reads only what it names
+                rows = rows[baseline.used_columns(list(rows.columns))]
             self.make = lambda: baseline
         else:
             rows = data.model_inputs(prepared.frame[features])

@@ -1,13 +1,19 @@
-"""Evaluations on the server: a parent run, one job per combination, and their state.
+"""Evaluations on the server: a parent run, worker jobs that evaluate its combinations, and
+their state.
 
 `start` checks that the spec's data exists before anything is made, opens the parent run
 (tags `seedbed.kind=evaluation`, `seedbed.primary_metric`; artifact `evaluation/spec.json`),
-then submits one job per combination. Each job runs `evaluation/job.py` with the spec file
-written into its own work folder (the only folder a confined job may surely read), its index
-and the parent run's id; it logs a child run as the spec's module docstring says.
+then submits as many worker jobs as the executor can run at once (never more than there are
+combinations). Each worker runs `evaluation/job.py --worker` with the spec file written into
+its own work folder (the only folder a confined job may surely read): it asks the server for
+the next combination (`claim`, slowest first), evaluates it as a child run of the parent run,
+as the spec's module docstring says, and asks again until none is left. Process start,
+imports and reading the data are so paid once per worker, not once per combination.
 
-The evaluation's state is derived from its jobs whenever it is read: once every job has
-ended the parent run is closed, FINISHED when all succeeded and FAILED otherwise.
+The evaluation's state is derived from its workers and child runs whenever it is read: a
+combination is queued until claimed, then as its child run (or as its worker, when that ended
+first); once every worker has ended the parent run is closed, FINISHED when all combinations
+succeeded and FAILED otherwise.
 """
 
 from __future__ import annotations
@@ -28,11 +34,11 @@ from seedbed.compute.job_records import Job, Size
 from seedbed.compute.jobs import JobService
 from seedbed.data import datasets
 from seedbed.db import now_ms
-from seedbed.errors import Invalid, NotFound, SeedbedError
+from seedbed.errors import Conflict, Invalid, NotFound, SeedbedError
 from seedbed.evaluation.spec import Combination, EvaluationSpec, parse_spec, spec_json
 from seedbed.evaluation.tables import evaluations
 from seedbed.tracking.experiments import get_or_create_experiment
-from seedbed.tracking.runs import end_run, start_run
+from seedbed.tracking.runs import end_run, runs_with_tag, start_run
 from seedbed.workspace import Workspace
 
 HERE = Path(__file__).parent
@@ -47,9 +53,10 @@ class CombinationJob:
     index: int
     kind: str  # model or baseline
     label: str
-    job_id: str
+    job_id: str  # the worker job that claimed it; "" while queued
     status: str = states.QUEUED
     message: str = ""
+    run_id: str | None = None  # its child run, once it started
 
 
 @dataclass
@@ -65,7 +72,8 @@ class Evaluation:
     created_at: int
     finished_at: int | None
     spec: dict[str, Any]
-    jobs: list[CombinationJob] = field(default_factory=list)
+    jobs: list[CombinationJob] = field(default_factory=list)  # in claim order when stored
+    workers: list[str] = field(default_factory=list)  # their job ids
 
     @property
     def counts(self) -> dict[str, int]:
@@ -82,7 +90,7 @@ class Evaluation:
 
     def as_dict(self) -> dict[str, Any]:
         data = {k: v for k, v in self.__dict__.items() if k != "jobs"}
-        data["jobs"] = [job.__dict__ for job in self.jobs]
+        data["jobs"] = [job.__dict__ for job in sorted(self.jobs, key=lambda j: j.index)]
         data["counts"] = self.counts
         data["final"] = self.final
         return data
@@ -160,6 +168,20 @@ def longest_first(spec: EvaluationSpec) -> list[Combination]:
     )
 
 
+def worker_count(jobs: JobService, size: Size, combinations: int) -> int:
+    """How many workers of `size` the executor can run side by side, at most `combinations`."""
+    _, wanted = jobs.resources(size)
+    total = jobs.capacity().total
+    fits = [combinations]
+    if wanted.cpus > 0:
+        fits.append(int(total.cpus // wanted.cpus))
+    if wanted.memory_bytes > 0:
+        fits.append(int(total.memory_bytes // wanted.memory_bytes))
+    if wanted.gpus:
+        fits.append(int(total.gpus // wanted.gpus))
+    return max(1, min(fits))
+
+
 def start(
     workspace: Workspace,
     jobs: JobService,
@@ -167,7 +189,9 @@ def start(
     spec: EvaluationSpec | dict[str, Any],
     profile: str | None = None,
 ) -> Evaluation:
-    """Check the data, open the parent run and submit one job per combination."""
+    """Check the data, open the parent run and submit the worker jobs."""
+    import uuid
+
     require(user, "write")
     if not isinstance(spec, EvaluationSpec):
         spec = parse_spec(spec)
@@ -181,23 +205,9 @@ def start(
     run = start_run(workspace, experiment.id, spec.name, user.username, tags)
     text = spec_json(spec)
     workspace.artifacts.put_bytes(f"{run.artifact_key}/evaluation/spec.json", text.encode())
-    python = jobs.python(size.environment)
-    submitted: list[CombinationJob] = []
-    try:
-        for combination in longest_first(spec):
-            job = _submit(
-                jobs, user, python, text, combination.index, combination.label, run.id, size
-            )
-            submitted.append(
-                CombinationJob(combination.index, combination.kind, combination.label, job.id)
-            )
-    except BaseException:
-        for done in submitted:
-            with contextlib.suppress(SeedbedError):
-                jobs.cancel(done.job_id, user)
-        end_run(workspace, run.id, "FAILED")
-        raise
-    submitted.sort(key=lambda done: done.index)
+    order = longest_first(spec)
+    workers = [uuid.uuid4().hex for _ in range(worker_count(jobs, size, len(order)))]
+    items = [CombinationJob(c.index, c.kind, c.label, "") for c in order]
     row = {
         "id": run.id,
         "name": spec.name,
@@ -207,15 +217,45 @@ def start(
         "profile": chosen,
         "status": RUNNING,
         "spec": text,
-        "jobs": json.dumps([job.__dict__ for job in submitted]),
+        "jobs": _stored(items, workers),
         "created_by": user.username,
         "created_at": now_ms(),
         "finished_at": None,
     }
-    with workspace.engine.begin() as connection:
+    with workspace.engine.begin() as connection:  # before the workers, which claim from it
         connection.execute(evaluations.insert().values(**row))
-        audit.append(connection, user.username, "evaluation.start", run.id, jobs=len(submitted))
+    python = jobs.python(size.environment)
+    submitted: list[str] = []
+    try:
+        for number, worker in enumerate(workers, start=1):
+            label = f"{spec.name}: worker {number} of {len(workers)}"
+            _submit(jobs, user, python, text, worker, label, run.id, size)
+            submitted.append(worker)
+    except BaseException:
+        for done in submitted:
+            with contextlib.suppress(SeedbedError):
+                jobs.cancel(done, user)
+        with workspace.engine.begin() as connection:
+            connection.execute(evaluations.delete().where(evaluations.c.id == run.id))
+        end_run(workspace, run.id, "FAILED")
+        raise
+    audit.record(
+        workspace,
+        user.username,
+        "evaluation.start",
+        run.id,
+        jobs=len(workers),
+        combinations=len(items),
+    )
     return status(workspace, jobs, run.id)
+
+
+def _stored(items: list[CombinationJob], workers: list[str]) -> str:
+    """The `jobs` column: the workers and the combinations in claim order, with who claimed."""
+    combinations = [
+        {"index": i.index, "kind": i.kind, "label": i.label, "job_id": i.job_id} for i in items
+    ]
+    return json.dumps({"workers": workers, "combinations": combinations})
 
 
 def _submit(
@@ -223,22 +263,61 @@ def _submit(
     user: User,
     python: str,
     text: str,
-    index: int,
+    job_id: str,
     label: str,
     parent: str,
     size: Size,
 ) -> Job:
-    import uuid
-
-    job_id = uuid.uuid4().hex
     folder = jobs.work_dir(job_id)
     folder.mkdir(parents=True)
     (folder / SPEC_FILE).write_text(text, encoding="utf-8")
-    command = [python, "-P", str(HERE / "job.py"), str(folder / SPEC_FILE), str(index), parent]
+    script = str(HERE / "job.py")
+    command = [python, "-P", script, str(folder / SPEC_FILE), "--worker", job_id, parent]
     return jobs.submit_command(user, JOB_KIND, command, label, size, job_id=job_id)
 
 
+def claim(workspace: Workspace, user: User, evaluation_id: str, worker: str) -> int | None:
+    """The next combination for `worker` to evaluate (slowest first), or None when none is
+    left or the evaluation has ended. Two workers never get the same one."""
+    for _ in range(50):
+        with workspace.engine.connect() as connection:
+            row = (
+                connection.execute(select(evaluations).where(evaluations.c.id == evaluation_id))
+                .mappings()
+                .first()
+            )
+        if row is None:
+            raise NotFound(f"No evaluation {evaluation_id!r}.")
+        evaluation = _evaluation(row)
+        if evaluation.created_by != user.username:
+            require(user, "admin")
+        if worker not in evaluation.workers:
+            raise Invalid(f"Job {worker} is not a worker of evaluation {evaluation_id}.")
+        if evaluation.status != RUNNING:
+            return None
+        item = next((j for j in evaluation.jobs if not j.job_id), None)
+        if item is None:
+            return None
+        item.job_id = worker
+        with workspace.engine.begin() as connection:  # compare-and-set on the whole column
+            won = connection.execute(
+                evaluations.update()
+                .where(evaluations.c.id == evaluation_id, evaluations.c.jobs == row["jobs"])
+                .values(jobs=_stored(evaluation.jobs, evaluation.workers))
+            ).rowcount
+        if won:
+            return item.index
+    raise Conflict("Too many workers are claiming at once; try again.")
+
+
 def _evaluation(row: Any) -> Evaluation:
+    stored = json.loads(row["jobs"])
+    if isinstance(stored, list):  # before workers: one job per combination, claimed at start
+        items = [CombinationJob(**job) for job in stored]
+        workers = list(dict.fromkeys(item.job_id for item in items))
+    else:
+        items = [CombinationJob(**job) for job in stored["combinations"]]
+        workers = stored["workers"]
     return Evaluation(
         id=row["id"],
         name=row["name"],
@@ -251,7 +330,8 @@ def _evaluation(row: Any) -> Evaluation:
         created_at=row["created_at"],
         finished_at=row["finished_at"],
         spec=json.loads(row["spec"]),
-        jobs=[CombinationJob(**job) for job in json.loads(row["jobs"])],
+        jobs=items,
+        workers=workers,
     )
 
 
@@ -268,21 +348,52 @@ def _read(workspace: Workspace, evaluation_id: str) -> Evaluation:
 
 
 def status(workspace: Workspace, jobs: JobService, evaluation_id: str) -> Evaluation:
-    """The evaluation with its jobs' states; closes the parent run once all have ended."""
+    """The evaluation with each combination's state; closes the parent run once every worker
+    has ended."""
     evaluation = _read(workspace, evaluation_id)
-    for item in evaluation.jobs:
+    workers: dict[str, Job | None] = {}
+    for worker in evaluation.workers:
         try:
-            job = jobs.get(item.job_id)
+            workers[worker] = jobs.get(worker)
         except NotFound:
-            item.status, item.message = states.LOST, "The job's record is gone."
-            continue
-        item.status, item.message = job.status, job.message
-        if job.final and job.status != states.SUCCEEDED:
-            item.message = _failure(jobs, job)
-    if evaluation.status == RUNNING and all(j.status in states.FINAL for j in evaluation.jobs):
-        ended = SUCCEEDED if all(j.status == states.SUCCEEDED for j in evaluation.jobs) else FAILED
-        _finish(workspace, evaluation, ended)
+            workers[worker] = None
+    runs = {}
+    for run in runs_with_tag(workspace, "seedbed.evaluation", evaluation.id):
+        index = run.tags.get("seedbed.combination", "")
+        if index.isdigit():
+            runs[int(index)] = run  # oldest first: a retried combination's last run wins
+    all_ended = all(job is None or job.final for job in workers.values())
+    for item in evaluation.jobs:
+        _combination_state(item, runs.get(item.index), workers.get(item.job_id), jobs)
+        if not item.job_id and all_ended:
+            item.status = states.CANCELLED if evaluation.status == CANCELLED else states.LOST
+            item.message = "Never started: every worker of the evaluation had ended."
+    if evaluation.status == RUNNING and all_ended:
+        ok = all(j.status == states.SUCCEEDED for j in evaluation.jobs)
+        _finish(workspace, evaluation, SUCCEEDED if ok else FAILED)
     return evaluation
+
+
+def _combination_state(
+    item: CombinationJob, run: Any, worker: Job | None, jobs: JobService
+) -> None:
+    """A combination's state: its child run's once that ended, else its worker's."""
+    item.run_id = run.id if run is not None else None
+    ended = {"FINISHED": states.SUCCEEDED, "FAILED": states.FAILED, "KILLED": states.CANCELLED}
+    if run is not None and run.status in ended:
+        item.status = ended[run.status]
+        item.message = run.tags.get("seedbed.error", "") if run.status == "FAILED" else ""
+        return
+    if not item.job_id:
+        item.status = states.QUEUED
+        return
+    if worker is None:
+        item.status, item.message = states.LOST, "The job's record is gone."
+    elif not worker.final:
+        item.status, item.message = states.RUNNING, worker.message
+    else:  # the worker ended while this combination was unfinished
+        item.status = worker.status if worker.status != states.SUCCEEDED else states.FAILED
+        item.message = _failure(jobs, worker)
 
 
 def _failure(jobs: JobService, job: Job) -> str:
@@ -336,11 +447,10 @@ def cancel(workspace: Workspace, jobs: JobService, user: User, evaluation_id: st
         require(user, "admin")  # as with jobs: yours, or an admin's to stop
     if evaluation.final:
         raise Invalid(f"Evaluation {evaluation_id} has ended already ({evaluation.status}).")
-    for item in evaluation.jobs:
-        if item.status in states.LIVE:
-            with contextlib.suppress(Invalid, NotFound):  # it ended meanwhile
-                jobs.cancel(item.job_id, user)
-    _finish(workspace, evaluation, CANCELLED)
+    _finish(workspace, evaluation, CANCELLED)  # first, so no worker claims another
+    for worker in evaluation.workers:
+        with contextlib.suppress(Invalid, NotFound):  # it ended meanwhile
+            jobs.cancel(worker, user)
     audit.record(workspace, user.username, "evaluation.cancel", evaluation_id)
     return status(workspace, jobs, evaluation_id)
 

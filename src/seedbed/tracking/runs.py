@@ -407,6 +407,21 @@ def list_runs(workspace: Workspace, experiment_id: int) -> list[Run]:
     return found
 
 
+def runs_with_tag(workspace: Workspace, key: str, value: str) -> list[Run]:
+    """Active runs carrying the tag `key` = `value`, oldest first, with params, metrics, tags."""
+    tagged = select(run_tags.c.run_id).where(run_tags.c.key == key, run_tags.c.value == value)
+    query = (
+        select(runs)
+        .where(runs.c.id.in_(tagged), runs.c.lifecycle_stage == "active")
+        .order_by(runs.c.start_time)
+    )
+    with workspace.engine.connect() as connection:
+        found = [_run(row) for row in connection.execute(query).mappings().all()]
+        if found:
+            _fill(connection, {run.id: run for run in found})
+    return found
+
+
 def metric_history(
     workspace: Workspace, run_id: str, key: str, offset: int = 0, limit: int | None = None
 ) -> list[MetricPoint]:
