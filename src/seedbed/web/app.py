@@ -12,7 +12,9 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from seedbed import __version__
 from seedbed.apps.feedback_routes import router as feedback_router
+from seedbed.apps.hosted import HostedApps
 from seedbed.apps.hosted_routes import router as hosted_router
+from seedbed.apps.package_routes import router as package_router
 from seedbed.apps.predict_routes import router as predict_router
 from seedbed.apps.routes import router as apps_router
 from seedbed.apps.share_routes import router as share_router
@@ -99,6 +101,7 @@ def create_app(workspace: Workspace, server_url: str = "http://127.0.0.1") -> Fa
     app.state.login_throttle = LoginThrottle()
     app.state.jobs = JobService(workspace, make_executor(workspace), server_url)
     app.state.jupyter = JupyterService(workspace, server_url)
+    app.state.hosted_apps = HostedApps(workspace, server_url)
     app.state.query_runner = QueryRunner(
         workspace.warehouse, SourceAttachments(workspace), DatasetTables(workspace)
     )
@@ -122,6 +125,7 @@ def create_app(workspace: Workspace, server_url: str = "http://127.0.0.1") -> Fa
         feedback_router,
         share_router,
         hosted_router,
+        package_router,
         auth_router,
         auth_pages,
         audit_router,

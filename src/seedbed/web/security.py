@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 import json
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -30,6 +30,18 @@ HEADERS = [
         b"default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
         b"script-src 'self'; frame-ancestors 'none'; form-action 'self'",
     ),
+]
+
+
+# Hosted apps (seedbed.apps.hosted) run their own front end: Streamlit's page has an inline
+# script and its components live in same-origin iframes, so under /apps/ the app's own headers
+# hold and ours only add what breaks nothing (see docs/hosted-apps.md for the trade-off).
+APP_PREFIX = "/apps/"
+APP_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"SAMEORIGIN"),
+    (b"referrer-policy", b"same-origin"),
+    (b"content-security-policy", b"frame-ancestors 'self'; form-action 'self'"),
 ]
 
 
@@ -87,7 +99,10 @@ class AuthMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            await self.app(scope, receive, send)
+            if scope["type"] == "websocket":
+                await self._websocket(scope, receive, send)
+            else:
+                await self.app(scope, receive, send)
             return
         path: str = scope["path"]
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
@@ -123,7 +138,28 @@ class AuthMiddleware:
                 f"Browser API calls must send the {HEADER} header (CSRF protection).",
             )
             return
-        await self.app(scope, receive, _with_headers(send))
+        await self.app(scope, receive, _with_headers(send, path.startswith(APP_PREFIX)))
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A websocket needs a user, and when the browser's cookie brings that user, an Origin
+        of this server: another site's page must not open one in its visitor's name."""
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        user, via_cookie = self._authenticate(scope, headers)
+        scope.setdefault("state", {})["user"] = user
+        if user is None:
+            await _refuse_websocket(receive, send, "Log in first.")
+        elif via_cookie and not self._same_origin(headers):
+            await _refuse_websocket(receive, send, "Cross-site websocket refused.")
+        else:
+            await self.app(scope, receive, send)
+
+    def _same_origin(self, headers: dict[str, str]) -> bool:
+        origin = headers.get("origin")
+        if origin is None:  # browsers always send one; other clients hijack nobody
+            return True
+        netloc = urlsplit(origin).netloc
+        public = self.workspace.settings.public_url
+        return netloc == headers.get("host") or bool(public and netloc == urlsplit(public).netloc)
 
     def _authenticate(self, scope: Scope, headers: dict[str, str]) -> tuple[object, bool]:
         authorization = headers.get("authorization", "")
@@ -142,17 +178,28 @@ def _csrf_matches(expected: str | None, given: str | None) -> bool:
     return bool(expected and given and hmac.compare_digest(expected, given))
 
 
-def _with_headers(send: Send) -> Send:
+def _with_headers(send: Send, hosted_app: bool = False) -> Send:
+    added = APP_HEADERS if hosted_app else HEADERS
+
     async def wrapped(message: Message) -> None:
         if message["type"] == "http.response.start":
             existing = {k.lower() for k, _ in message.get("headers", [])}
             message.setdefault("headers", [])
             message["headers"] = list(message["headers"]) + [
-                (k, v) for k, v in HEADERS if k not in existing
+                (k, v) for k, v in added if k not in existing
             ]
         await send(message)
 
     return wrapped
+
+
+async def _refuse_websocket(receive: Receive, send: Send, reason: str) -> None:
+    """Accept, then close with 1008 (policy violation): the client learns why, and nothing else."""
+    message = await receive()
+    if message["type"] != "websocket.connect":
+        return
+    await send({"type": "websocket.accept"})
+    await send({"type": "websocket.close", "code": 1008, "reason": reason})
 
 
 async def _json(send: Send, path: str, status: int, code: str, message: str) -> None:

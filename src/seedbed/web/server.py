@@ -90,6 +90,7 @@ def serve(settings: Settings, demo: bool, say: Say) -> None:
                 sock.close()
                 app.state.jobs.close()  # running jobs go on; the next start reconciles them
                 app.state.jupyter.close()  # JupyterLab (and its kernels) stop with the server
+                app.state.hosted_apps.close()  # and so do the hosted apps
                 remove_runtime(workspace.root)
                 say("seedbed stopped.")
     finally:
