@@ -56,6 +56,7 @@ bench: install-dev
 	$(BIN)/python bench/pii.py
 	$(BIN)/python bench/features.py
 	$(BIN)/python bench/evaluation.py
+	$(BIN)/python bench/serving.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-artifacts

@@ -19,9 +19,11 @@ import pandas as pd
 import pyarrow as pa
 
 from seedbed import errors
+from seedbed.client_apps import AppsClient
 from seedbed.client_data import DatasetsClient, SourcesClient, chunks
 from seedbed.client_evaluation import Evaluation, evaluate
 from seedbed.client_features import FeaturesClient
+from seedbed.client_feedback import FeedbackClient
 from seedbed.client_jobs import JobsClient
 from seedbed.client_runs import ActiveRun, DatasetInput, start_run
 from seedbed.runtime import read_runtime
@@ -92,6 +94,8 @@ class Client:
             base_url=self.url, headers={"Authorization": f"Bearer {token}"}, timeout=timeout
         )
         self.models = ModelsClient(self)
+        self.apps = AppsClient(self)
+        self.feedback = FeedbackClient(self)
         self.datasets = DatasetsClient(self)
         self.sources = SourcesClient(self)
         self.jobs = JobsClient(self)
@@ -324,6 +328,40 @@ class ModelsClient:
             f"runs:/{found['run_id']}/{found['source'][len(prefix) :]}",
             label=f"{name} version {found['version']}",
         )
+
+    def set_tag(self, name: str, key: str, value: str, version: int | None = None) -> None:
+        """Tag a registered model, or one of its versions when `version` is given."""
+        path = f"/api/v1/models/{name}"
+        if version is not None:
+            path += f"/versions/{version}"
+        self._client.request("PUT", f"{path}/tags/{key}", json={"value": value})
+
+    def delete_tag(self, name: str, key: str, version: int | None = None) -> None:
+        """Remove a tag of a registered model (or of one version)."""
+        path = f"/api/v1/models/{name}"
+        if version is not None:
+            path += f"/versions/{version}"
+        self._client.request("DELETE", f"{path}/tags/{key}")
+
+    def set_description(self, name: str, description: str, version: int | None = None) -> None:
+        """Replace the Markdown description of a model (or of one version)."""
+        path = f"/api/v1/models/{name}"
+        if version is not None:
+            path += f"/versions/{version}"
+        self._client.request("PATCH", path, json={"description": description})
+
+    def set_alias(self, name: str, alias: str, version: int) -> None:
+        """Point an alias (such as champion) at a version; the move enters the history."""
+        self._client.request(
+            "PUT", f"/api/v1/models/{name}/aliases/{alias}", json={"version": version}
+        )
+
+    def alias_history(self, name: str) -> builtins.list[dict[str, Any]]:
+        """Every alias move of a model, newest first (alias, from/to version, who, when)."""
+        found: builtins.list[dict[str, Any]] = self._client.request(
+            "GET", f"/api/v1/models/{name}/aliases/history"
+        ).json()
+        return found
 
     def predict(
         self,

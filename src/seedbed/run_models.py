@@ -3,6 +3,7 @@ schema (and the choices a demo form offers) taken from an example of the trainin
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,8 @@ import yaml
 
 from seedbed import errors
 from seedbed.registry import model_format
+
+MIN_ROWS_FOR_RANGES = 30
 
 
 def save_model(model: Any, directory: Path, input_example: Any = None) -> Path:
@@ -35,6 +38,10 @@ def save_model(model: Any, directory: Path, input_example: Any = None) -> Path:
         _drop_signature(directory)
         return directory
     inputs = model_format.infer_inputs(frame)
+    if len(frame) < MIN_ROWS_FOR_RANGES:
+        # A few example rows say little about the training range: warning on every value
+        # outside them would be noise, so such models record no range.
+        inputs = [dataclasses.replace(c, minimum=None, maximum=None) for c in inputs]
     first_row = frame.head(1).to_dict(orient="records")[0]
     return model_format.save_sklearn_model(model, directory, inputs, first_row, output_type)
 

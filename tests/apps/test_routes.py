@@ -78,8 +78,65 @@ def test_predict_api(demo_client: TestClient) -> None:
         "/api/v1/models/flight-delay/versions/champion/predict",
         json={"inputs": [{**row, "origin": "XXX"}]},
     )
-    assert bad.status_code == 400 and "origin" in bad.json()["error"]["message"]
+    assert bad.status_code == 422 and "origin" in bad.json()["error"]["message"]
     missing = demo_client.post(
         "/api/v1/models/flight-delay/versions/7/predict", json={"inputs": [row]}
     )
     assert missing.status_code == 404
+
+
+def test_a_prediction_comes_with_warnings_an_explanation_and_a_feedback_form(
+    demo_workspace: Workspace,
+) -> None:
+    from conftest import api_client
+
+    with api_client(demo_workspace, authenticated=False) as browser:
+        csrf = logged_in(demo_workspace, browser)
+        form = {
+            "csrf_token": csrf,
+            "carrier": "UA",
+            "origin": "EWR",
+            "month": "12",
+            "weekday": "5",
+            "sched_hour": "18",
+            "distance": "9000",
+            "temp": "30",
+            "wind_speed": "20",
+            "precip": "0.1",
+            "visib": "2",
+        }
+        answer = browser.post(DEMO, data=form, headers={"hx-request": "true"})
+        assert answer.status_code == 200
+        assert "distance 9000 is above the largest value seen in training" in answer.text
+        assert "What moved this prediction" in answer.text and "not SHAP" in answer.text
+        assert answer.text.count("<tr data-input=") >= 5
+        assert 'action="/ui/models/flight-delay/versions/1/feedback"' in answer.text
+
+
+def test_champion_and_challenger_side_by_side(demo_client: TestClient) -> None:
+    page = demo_client.get("/ui/models/flight-delay/compare-demo?a=champion&b=challenger")
+    assert page.status_code == 200
+    assert 'data-side="champion"' in page.text and 'data-side="challenger"' in page.text
+    assert 'method="get" action="/ui/models/flight-delay/compare-demo"' in page.text
+    # the challenger takes feature-store inputs the champion ignores, and the other way round
+    assert "ignored by champion" in page.text
+    fields = dict(
+        re.findall(r'id="f-(\w+)" name="\w+" type="number" step="\w+" value="([^"]*)"', page.text)
+    )
+    query = {"a": "champion", "b": "challenger", "predict": "1", "carrier": "UA", "origin": "EWR"}
+    query |= {name: value or "0" for name, value in fields.items()}
+    answer = demo_client.get("/ui/models/flight-delay/compare-demo", params=query)
+    assert answer.status_code == 200, answer.text
+    assert answer.text.count("Prediction:") == 2 and answer.text.count("%</td>") == 4
+    missing = demo_client.get("/ui/models/flight-delay/compare-demo?a=champion&b=nope")
+    assert missing.status_code == 404
+
+
+def test_the_model_page_links_demos_side_by_side_and_share_links(demo_client: TestClient) -> None:
+    page = demo_client.get("/ui/models/flight-delay")
+    assert page.status_code == 200
+    assert 'href="/ui/models/flight-delay/versions/champion/demo"' in page.text
+    assert 'href="/ui/models/flight-delay/compare-demo?a=champion&amp;b=challenger"' in page.text
+    assert 'hx-get="/ui/models/flight-delay/share-links"' in page.text
+    section = demo_client.get("/ui/models/flight-delay/share-links")
+    assert section.status_code == 200 and "Create share link" in section.text

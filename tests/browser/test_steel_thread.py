@@ -50,7 +50,8 @@ def test_steel_thread(tab: Tab, demo_server: SeedbedServer) -> None:
     for label in ("Warehouse tables", "Experiments", "Runs", "Registered models"):
         expect(cards).to_contain_text(label, ignore_case=True)
     expect(page.get_by_role("heading", name="Recent activity")).to_be_visible()
-    expect(page.locator("table.grid").first).to_contain_text("model")
+    # other browser tests share this server, so the newest events vary: at least one shows
+    expect(page.locator("table.grid").first.locator("tbody tr").first).to_contain_text("admin")
     tab.shot("01-home")
 
     # Data: the warehouse tables, then the flights table's schema and first rows.

@@ -73,11 +73,26 @@ def test_log_register_alias_and_load(mlflow: ModuleType, server: SeedbedServer) 
         "churn-mlflow"
     ]
 
+    # Tags set through MLflow are stored: read back, searched, shown by seedbed's API.
+    client.set_registered_model_tag("churn-mlflow", "team", "risk")
+    client.set_model_version_tag("churn-mlflow", "1", "validated", "true")
+    assert client.get_registered_model("churn-mlflow").tags == {"team": "risk"}
+    assert client.get_model_version("churn-mlflow", "1").tags == {"validated": "true"}
+    assert [m.name for m in client.search_registered_models("tags.team = 'risk'")] == [
+        "churn-mlflow"
+    ]
+    assert client.search_registered_models("tags.team = 'ops'") == []
+    tagged = client.search_model_versions("name = 'churn-mlflow' and tags.validated = 'true'")
+    assert [v.version for v in tagged] == ["1"]
+    client.delete_model_version_tag("churn-mlflow", "1", "validated")
+    assert client.get_model_version("churn-mlflow", "1").tags == {}
+
     # Seedbed's own API sees the MLflow-registered versions and scores with them.
     headers = {"Authorization": f"Bearer {server.token}"}
-    with httpx.Client(base_url=server.url, headers=headers) as http:
+    with httpx.Client(base_url=server.url, headers=headers, timeout=60) as http:
         seen = http.get("/api/v1/models/churn-mlflow").json()
         assert seen["latest_version"] == 2 and seen["aliases"] == {"champion": 1}
+        assert seen["tags"] == {"team": "risk"}
         versions = http.get("/api/v1/models/churn-mlflow/versions").json()
         assert [v["version"] for v in versions] == [2, 1]
         scored = http.post(

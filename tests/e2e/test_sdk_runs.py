@@ -334,6 +334,20 @@ def test_logged_model_loads_in_mlflow_and_predicts(
         again.log_model(model, register_as="delay-sdk")  # no example: no schema, still loads
     assert [v["version"] for v in ws.models.versions("delay-sdk")] == [2, 1]
     assert list(mlflow.pyfunc.load_model("models:/delay-sdk/2").predict(rows)) == expected
+    ws.models.set_tag("delay-sdk", "team", "ops")
+    ws.models.set_tag("delay-sdk", "validated", "yes", version=1)
+    ws.models.set_description("delay-sdk", "Late *departures*.")
+    ws.models.set_alias("delay-sdk", "champion", 1)
+    ws.models.set_alias("delay-sdk", "champion", 2)
+    model_info = ws.request("GET", "/api/v1/models/delay-sdk").json()
+    assert (
+        model_info["tags"] == {"team": "ops"} and model_info["description"] == "Late *departures*."
+    )
+    assert ws.request("GET", "/api/v1/models/delay-sdk/versions/1").json()["tags"] == {
+        "validated": "yes"
+    }
+    moves = [(h["from_version"], h["to_version"]) for h in ws.models.alias_history("delay-sdk")]
+    assert moves == [(1, 2), (None, 1)]
     with pytest.raises(sb.Invalid, match="scikit-learn"), ws.start_run(experiment="x") as bad:
         bad.log_model(object())
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from seedbed.registry import model_format
+from seedbed.registry import model_format, models
 from seedbed.registry.models import ModelVersion
 from seedbed.workspace import Workspace
 
@@ -44,6 +44,22 @@ class ModelLoader:
             while len(self._cache) > self.capacity:
                 self._cache.popitem(last=False)
         return loaded
+
+    def cached(self, name: str, reference: str) -> LoadedModel | None:
+        """The model that "3", "latest" or an alias names if it is in memory (one query);
+        None when it must be read first (`load_reference`)."""
+        number = models.version_number(self.workspace, name, reference)
+        with self._lock:
+            found = self._cache.get((name, number))
+            if found is not None:
+                self._cache.move_to_end((name, number))
+            return found
+
+    def load_reference(self, name: str, reference: str) -> LoadedModel:
+        """The model that "3", "latest" or an alias names, read and cached if need be."""
+        return self.cached(name, reference) or self.load(
+            models.resolve(self.workspace, name, reference)
+        )
 
     def _read(self, version: ModelVersion) -> LoadedModel:
         with tempfile.TemporaryDirectory(prefix="seedbed-model-") as folder:

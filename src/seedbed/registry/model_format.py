@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from seedbed.errors import Invalid
+from seedbed.errors import Conflict, Invalid
 from seedbed.registry import model_requirements
 
 MODEL_FILE = "model.pkl"
@@ -31,26 +31,70 @@ class InputColumn:
     name: str
     type: str  # MLflow column type: double, long, boolean, string, datetime
     choices: list[str] | None = None  # categories seen in training, for forms
+    minimum: float | None = None  # numeric columns: the range seen in training
+    maximum: float | None = None
+    typical: Any = None  # median of a number, most frequent value of a string
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"name": self.name, "type": self.type}
         if self.choices is not None:
             data["choices"] = self.choices
+        for key in ("minimum", "maximum", "typical"):
+            if getattr(self, key) is not None:
+                data[key] = getattr(self, key)
         return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> InputColumn:
+        """Read back `to_dict`; models saved before ranges were recorded have none."""
+        return cls(
+            str(data["name"]),
+            str(data.get("type", "string")),
+            data.get("choices"),
+            _number(data.get("minimum")),
+            _number(data.get("maximum")),
+            data.get("typical"),
+        )
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 def infer_inputs(frame: pd.DataFrame, max_choices: int = 200) -> list[InputColumn]:
-    """Column types from a training frame; string columns keep their distinct values."""
+    """Column types from a training frame: string columns keep their distinct values, numeric
+    ones their range; every column records a typical value (median or most frequent)."""
     columns = []
     for name in frame.columns:
         series = frame[name]
         kind = series.dtype.kind
-        if kind in _COLUMN_TYPES:
+        if kind in "iuf":
+            present = series.dropna()
+            if present.empty:
+                columns.append(InputColumn(str(name), _COLUMN_TYPES[kind]))
+                continue
+            typical: Any = float(present.median())
+            columns.append(
+                InputColumn(
+                    str(name),
+                    _COLUMN_TYPES[kind],
+                    minimum=float(present.min()),
+                    maximum=float(present.max()),
+                    typical=round(typical) if kind in "iu" else typical,
+                )
+            )
+        elif kind == "b":
+            modes = series.dropna().mode()
+            typical = bool(modes.iloc[0]) if len(modes) else None
+            columns.append(InputColumn(str(name), "boolean", typical=typical))
+        elif kind in _COLUMN_TYPES:
             columns.append(InputColumn(str(name), _COLUMN_TYPES[kind]))
         else:
-            values = sorted(str(v) for v in series.dropna().unique())
+            counts = series.dropna().astype(str).value_counts()
+            values = sorted(counts.index)
             choices = values if len(values) <= max_choices else None
-            columns.append(InputColumn(str(name), "string", choices))
+            typical = str(counts.index[0]) if len(counts) else None
+            columns.append(InputColumn(str(name), "string", choices, typical=typical))
     return columns
 
 
@@ -170,8 +214,33 @@ def load_model(directory: Path, label: str = "") -> Any:
             f"Cannot load a scikit-learn model serialised as {serialization!r}: seedbed loads "
             "pickle, cloudpickle and skops."
         )
-    with path.open("rb") as handle:
-        return pickle.load(handle)  # a cloudpickled estimator unpickles with pickle too
+    try:
+        with path.open("rb") as handle:
+            return pickle.load(handle)  # a cloudpickled estimator unpickles with pickle too
+    except ImportError as exc:
+        raise Conflict(missing_dependency_message(directory, exc, label)) from exc
+
+
+def missing_dependency_message(directory: Path, exc: ImportError, label: str = "") -> str:
+    """Which module loading needed and which pinned requirement provides it."""
+    module = exc.name or str(exc)
+    top = module.split(".")[0]
+    pins = model_requirements.read_requirements(directory)
+    pin = pins.get(top.lower().replace("_", "-"))
+    what = label or "This model"
+    if pin is not None:
+        fix = f"install {pin[0]}=={pin[1]} (pinned in the model's requirements.txt)"
+    elif pins:
+        listed = ", ".join(f"{n}=={v}" for n, v in pins.values())
+        fix = (
+            f"install the package that provides {top!r}; the model's requirements.txt pins {listed}"
+        )
+    else:
+        fix = f"install the package that provides {top!r}"
+    return (
+        f"{what} cannot be loaded: it needs the Python module {module!r}, which is missing "
+        f"from this environment ({exc}). To fix it, {fix}, then try again."
+    )
 
 
 def _load_skops(path: Path, trusted: list[str] | None) -> Any:
@@ -195,7 +264,7 @@ def model_inputs(directory: Path) -> list[InputColumn]:
     mlmodel = read_mlmodel(directory)
     ours = (mlmodel.get("metadata") or {}).get("seedbed_inputs")
     if ours:
-        return [InputColumn(c["name"], c["type"], c.get("choices")) for c in ours]
+        return [InputColumn.from_dict(c) for c in ours]
     signature = mlmodel.get("signature") or {}
     spec = json.loads(signature.get("inputs") or "[]")
     return [InputColumn(c["name"], c.get("type", "string")) for c in spec if "name" in c]

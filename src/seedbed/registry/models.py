@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 from seedbed.auth import audit
 from seedbed.db import now_ms
 from seedbed.errors import Conflict, Invalid, NotFound
+from seedbed.registry import alias_events, tags
 from seedbed.registry.tables import model_aliases, model_versions, registered_models
 from seedbed.tracking.runs import get_run
 from seedbed.workspace import Workspace
@@ -36,6 +37,7 @@ class ModelVersion:
     aliases: list[str] = field(default_factory=list)
     # how the run it came from saw personal data ("people v2: email (email)"); empty: it did not
     trained_on_pii: list[str] = field(default_factory=list)
+    tags: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -46,9 +48,12 @@ class RegisteredModel:
     updated_at: int
     latest_version: int | None
     aliases: dict[str, int]
+    tags: dict[str, str] = field(default_factory=dict)
 
 
-def _version(row: RowMapping, aliases: list[str]) -> ModelVersion:
+def _version(
+    row: RowMapping, aliases: list[str], version_tags: dict[str, str] | None = None
+) -> ModelVersion:
     return ModelVersion(
         name=row["name"],
         version=row["version"],
@@ -59,6 +64,7 @@ def _version(row: RowMapping, aliases: list[str]) -> ModelVersion:
         created_by=row["created_by"],
         created_at=row["created_at"],
         aliases=aliases,
+        tags=dict(version_tags or {}),
     )
 
 
@@ -174,7 +180,10 @@ def create_model(
     return get_model(workspace, name)
 
 
-def update_model(workspace: Workspace, name: str, description: str) -> RegisteredModel:
+def update_model(
+    workspace: Workspace, name: str, description: str, user: str = ""
+) -> RegisteredModel:
+    """Replace a model's (Markdown) description."""
     get_model(workspace, name)
     with workspace.engine.begin() as connection:
         connection.execute(
@@ -182,6 +191,7 @@ def update_model(workspace: Workspace, name: str, description: str) -> Registere
             .where(registered_models.c.name == name)
             .values(description=description, updated_at=now_ms())
         )
+    audit.record(workspace, user or None, "model.describe", name)
     return get_model(workspace, name)
 
 
@@ -213,6 +223,8 @@ def rename_model(workspace: Workspace, name: str, new_name: str, user: str = "")
         connection.execute(
             model_aliases.update().where(model_aliases.c.name == name).values(name=new_name)
         )
+        tags.rename(connection, name, new_name)
+        alias_events.rename(connection, name, new_name)
         connection.execute(model_versions.delete().where(model_versions.c.name == name))
         connection.execute(registered_models.delete().where(registered_models.c.name == name))
     audit.record(workspace, user or None, "model.rename", name, new_name=new_name)
@@ -224,12 +236,17 @@ def delete_model(workspace: Workspace, name: str, user: str = "") -> None:
     get_model(workspace, name)
     with workspace.engine.begin() as connection:
         connection.execute(model_aliases.delete().where(model_aliases.c.name == name))
+        tags.forget_model(connection, name)
+        alias_events.forget(connection, name)
         connection.execute(model_versions.delete().where(model_versions.c.name == name))
         connection.execute(registered_models.delete().where(registered_models.c.name == name))
     audit.record(workspace, user or None, "model.delete", name)
 
 
-def update_version(workspace: Workspace, name: str, version: int, description: str) -> ModelVersion:
+def update_version(
+    workspace: Workspace, name: str, version: int, description: str, user: str = ""
+) -> ModelVersion:
+    """Replace a version's (Markdown) description."""
     get_version(workspace, name, version)
     with workspace.engine.begin() as connection:
         connection.execute(
@@ -237,18 +254,22 @@ def update_version(workspace: Workspace, name: str, version: int, description: s
             .where(model_versions.c.name == name, model_versions.c.version == version)
             .values(description=description)
         )
+    audit.record(workspace, user or None, "model.describe", f"{name}/{version}")
     return get_version(workspace, name, version)
 
 
 def delete_version(workspace: Workspace, name: str, version: int, user: str = "") -> None:
     """Delete one version and any alias pointing at it (its files stay)."""
-    get_version(workspace, name, version)
+    found = get_version(workspace, name, version)
     with workspace.engine.begin() as connection:
+        for alias in found.aliases:
+            alias_events.record(connection, name, alias, version, None, user)
         connection.execute(
             model_aliases.delete().where(
                 model_aliases.c.name == name, model_aliases.c.version == version
             )
         )
+        tags.forget_model(connection, name, version)
         connection.execute(
             model_versions.delete().where(
                 model_versions.c.name == name, model_versions.c.version == version
@@ -258,10 +279,12 @@ def delete_version(workspace: Workspace, name: str, version: int, user: str = ""
 
 
 def delete_alias(workspace: Workspace, name: str, alias: str, user: str = "") -> None:
+    """Remove an alias; the move is kept in the alias history."""
     model = get_model(workspace, name)
     if alias not in model.aliases:
         raise NotFound(f"Model {name!r} has no alias {alias!r}.")
     with workspace.engine.begin() as connection:
+        alias_events.record(connection, name, alias, model.aliases[alias], None, user)
         connection.execute(
             model_aliases.delete().where(
                 model_aliases.c.name == name, model_aliases.c.alias == alias
@@ -294,7 +317,8 @@ def get_version(workspace: Workspace, name: str, version: int) -> ModelVersion:
         if row is None:
             raise NotFound(f"Model {name!r} has no version {version}.")
         aliases = [a for a, v in _aliases(connection, name).items() if v == version]
-    return _flag_pii(workspace, [_version(row, sorted(aliases))])[0]
+        version_tags = tags.version_tags_of(connection, name).get(version)
+    return _flag_pii(workspace, [_version(row, sorted(aliases), version_tags)])[0]
 
 
 def _flag_pii(workspace: Workspace, versions: list[ModelVersion]) -> list[ModelVersion]:
@@ -326,6 +350,31 @@ def resolve(workspace: Workspace, name: str, reference: str) -> ModelVersion:
     )
 
 
+def version_number(workspace: Workspace, name: str, reference: str) -> int:
+    """The version number that "3", "latest" or an alias names, in one query (the prediction
+    API resolves on every call); NotFound as `resolve` words it."""
+    with workspace.engine.connect() as connection:
+        if reference.isdigit():
+            found = connection.execute(
+                select(model_versions.c.version).where(
+                    model_versions.c.name == name, model_versions.c.version == int(reference)
+                )
+            ).scalar()
+        elif reference == "latest":
+            found = connection.execute(
+                select(func.max(model_versions.c.version)).where(model_versions.c.name == name)
+            ).scalar()
+        else:
+            found = connection.execute(
+                select(model_aliases.c.version).where(
+                    model_aliases.c.name == name, model_aliases.c.alias == reference
+                )
+            ).scalar()
+    if found is None:
+        return resolve(workspace, name, reference).version  # raises the helpful NotFound
+    return int(found)
+
+
 def set_alias(workspace: Workspace, name: str, alias: str, version: int, user: str = "") -> None:
     """Point `alias` at `version`, moving it if it pointed elsewhere."""
     if not ALIAS.match(alias) or alias == "latest":
@@ -335,11 +384,15 @@ def set_alias(workspace: Workspace, name: str, alias: str, version: int, user: s
         )
     get_version(workspace, name, version)
     with workspace.engine.begin() as connection:
+        before = _aliases(connection, name).get(alias)
+        if before == version:
+            return  # nothing moves, so nothing enters the history
         connection.execute(
             model_aliases.delete().where(
                 model_aliases.c.name == name, model_aliases.c.alias == alias
             )
         )
+        alias_events.record(connection, name, alias, before, version, user)
         connection.execute(model_aliases.insert().values(name=name, alias=alias, version=version))
     audit.record(workspace, user or None, "model.alias", f"{name}@{alias}", version=version)
 
@@ -363,6 +416,7 @@ def get_model(workspace: Workspace, name: str) -> RegisteredModel:
             updated_at=row["updated_at"],
             latest_version=latest,
             aliases=_aliases(connection, name),
+            tags=tags.model_tags_of(connection, name),
         )
 
 
@@ -391,10 +445,15 @@ def list_versions(workspace: Workspace, name: str) -> list[ModelVersion]:
             .all()
         )
         aliases = _aliases(connection, name)
+        version_tags = tags.version_tags_of(connection, name)
     return _flag_pii(
         workspace,
         [
-            _version(row, sorted(a for a, v in aliases.items() if v == row["version"]))
+            _version(
+                row,
+                sorted(a for a, v in aliases.items() if v == row["version"]),
+                version_tags.get(row["version"]),
+            )
             for row in rows
         ],
     )

@@ -18,10 +18,10 @@ from fastapi import APIRouter, Query
 from pydantic import Field
 
 from seedbed.errors import Invalid, NotFound
-from seedbed.registry import logged_models
+from seedbed.registry import logged_models, tags
 from seedbed.registry import models as service
 from seedbed.registry.models import ModelVersion, RegisteredModel
-from seedbed.tracking import mlflow_artifacts
+from seedbed.tracking import mlflow_artifacts, mlflow_registry_tags
 from seedbed.tracking.mlflow_schema import (
     Body,
     KeyValue,
@@ -34,6 +34,7 @@ from seedbed.web.deps import CurrentUser, EditorUser, WorkspaceDep
 from seedbed.workspace import Workspace
 
 router = APIRouter()
+router.include_router(mlflow_registry_tags.router)
 Json = dict[str, Any]
 MODEL_KEY = re.compile(r"models/(m-[0-9a-f]{32})/artifacts(/.*)?")
 RUN_KEY = re.compile(r"runs/([0-9a-f]{32})/artifacts(/.*)?")
@@ -45,9 +46,7 @@ class ModelName(Body):
 
 class CreateRegisteredModel(ModelName):
     description: str | None = ""
-    tags: list[KeyValue] = Field(
-        default_factory=list
-    )  # accepted and ignored: seedbed keeps no registered-model tags
+    tags: list[KeyValue] = Field(default_factory=list)
 
 
 class RenameRegisteredModel(ModelName):
@@ -63,7 +62,7 @@ class CreateModelVersion(ModelName):
     run_id: str | None = None
     description: str | None = ""
     model_id: str | None = None
-    tags: list[KeyValue] = Field(default_factory=list)  # accepted and ignored, as above
+    tags: list[KeyValue] = Field(default_factory=list)
 
 
 class VersionRef(ModelName):
@@ -157,13 +156,17 @@ def version_json(workspace: Workspace, version: ModelVersion) -> Json:
         "source": source,
         "status": "READY",
         "aliases": version.aliases,
-        "tags": [],
+        "tags": _tags_json(version.tags),
     }
     if version.run_id:
         data["run_id"] = version.run_id
     if match:
         data["model_id"] = match[1]
     return data
+
+
+def _tags_json(found: dict[str, str]) -> list[Json]:
+    return [{"key": k, "value": v} for k, v in sorted(found.items())]
 
 
 def model_json(workspace: Workspace, model: RegisteredModel) -> Json:
@@ -173,7 +176,7 @@ def model_json(workspace: Workspace, model: RegisteredModel) -> Json:
         "last_updated_timestamp": model.updated_at,
         "description": model.description,
         "aliases": [{"alias": a, "version": str(v)} for a, v in sorted(model.aliases.items())],
-        "tags": [],
+        "tags": _tags_json(model.tags),
     }
     if model.latest_version is not None:
         latest = service.get_version(workspace, model.name, model.latest_version)
@@ -190,6 +193,10 @@ def create_registered_model(
 ) -> Json:
     # A taken name is a Conflict: RESOURCE_ALREADY_EXISTS, which register_model tolerates.
     model = service.create_model(workspace, body.name, body.description or "", user.username)
+    for tag in body.tags:
+        tags.set_model_tag(workspace, body.name, tag.key, tag.text, user.username)
+    if body.tags:
+        model = service.get_model(workspace, body.name)
     return {"registered_model": model_json(workspace, model)}
 
 
@@ -234,37 +241,40 @@ def _like(value: str, flags: int) -> re.Pattern[str]:
     return re.compile(pattern, flags | re.DOTALL)
 
 
-def _clause(field: str, op: str, value: str) -> Callable[[str], bool]:
+def _clause(field: str, op: str, value: str) -> Callable[[str, dict[str, str]], bool]:
     regex = _like(value, re.IGNORECASE if op == "ILIKE" else 0)
+    tag = field.split(".", 1)[1].strip("`") if field.startswith("tag") else None
 
-    def test(name: str) -> bool:
-        if field.startswith("tag"):
-            return op == "!="
+    def test(name: str, found: dict[str, str]) -> bool:
+        if tag is not None:
+            if tag not in found:
+                return op == "!="  # a missing tag differs from every value, as in MLflow
+            subject = found[tag]
+        else:
+            subject = name
         if op in ("=", "!="):
-            return (name == value) == (op == "=")
-        return regex.fullmatch(name) is not None
+            return (subject == value) == (op == "=")
+        return regex.fullmatch(subject) is not None
 
     return test
 
 
-def _name_matches(filter_string: str) -> Callable[[str], bool]:
-    """A predicate on names from `name = 'x'`, `name LIKE 'x%'`... clauses joined by AND.
-
-    Seedbed keeps no registered-model tags, so a tag clause holds only as `!=` (the client adds
-    `tag.mlflow.prompt.is_prompt != 'true'` to every search, to leave prompts out).
-    """
-    tests: list[Callable[[str], bool]] = []
+def _name_matches(filter_string: str) -> Callable[[str, dict[str, str]], bool]:
+    """A predicate on (name, tags) from `name = 'x'`, `name LIKE 'x%'`, `tags.k = 'v'`...
+    clauses joined by AND (the client adds `tag.mlflow.prompt.is_prompt != 'true'` to every
+    search, to leave prompts out)."""
+    tests: list[Callable[[str, dict[str, str]], bool]] = []
     text = filter_string.strip()
     for part in re.split(r"\s+and\s+", text, flags=re.IGNORECASE) if text else []:
         match = _MODEL_CLAUSE.fullmatch(part)
         if match is None:
             raise Invalid(
                 f"Cannot read the filter {filter_string!r}: seedbed understands "
-                "`name = 'x'`, `name != 'x'`, `name LIKE 'x%'` or `name ILIKE 'x%'` clauses "
-                "joined by AND."
+                "`name = 'x'`, `name != 'x'`, `name LIKE 'x%'`, `name ILIKE 'x%'` or "
+                "`tags.key = 'value'` clauses joined by AND."
             )
         tests.append(_clause(match["field"].lower(), match["op"].upper(), match["value"]))
-    return lambda name: all(test(name) for test in tests)
+    return lambda name, found: all(test(name, found) for test in tests)
 
 
 def _page(items: list[Any], max_results: int, page_token: str | None) -> tuple[list[Any], Json]:
@@ -288,7 +298,8 @@ def search_registered_models(
 ) -> Json:
     matches = _name_matches(filter)
     found = sorted(
-        (m for m in service.list_models(workspace) if matches(m.name)), key=lambda m: m.name
+        (m for m in service.list_models(workspace) if matches(m.name, m.tags)),
+        key=lambda m: m.name,
     )
     page, extra = _page(found, max_results, page_token)
     return {"registered_models": [model_json(workspace, m) for m in page], **extra}
@@ -361,6 +372,12 @@ def create_model_version(
         description=body.description or "",
         user=user.username,
     )
+    for tag in body.tags:
+        tags.set_version_tag(
+            workspace, body.name, version.version, tag.key, tag.text, user.username
+        )
+    if body.tags:
+        version = service.get_version(workspace, body.name, version.version)
     return {"model_version": version_json(workspace, version)}
 
 
@@ -392,7 +409,8 @@ def delete_model_version(body: VersionRef, workspace: WorkspaceDep, user: Editor
 
 
 _VERSION_FILTER = re.compile(
-    r"\s*(?P<field>name|run_id)\s*=\s*(['\"])(?P<value>.*?)\2\s*", re.IGNORECASE
+    r"\s*(?P<field>name|run_id|tags?\.`[^`]+`|tags?\.[\w.]+)\s*=\s*(['\"])(?P<value>.*?)\2\s*",
+    re.IGNORECASE,
 )
 
 
@@ -405,14 +423,19 @@ def search_model_versions(
     page_token: str | None = None,
 ) -> Json:
     clauses: dict[str, str] = {}
+    tag_clauses: dict[str, str] = {}
     for part in re.split(r"\s+and\s+", filter.strip(), flags=re.IGNORECASE) if filter else []:
         match = _VERSION_FILTER.fullmatch(part)
         if match is None:
             raise Invalid(
-                f"Cannot read the filter {filter!r}: seedbed understands `name = 'x'` and "
-                "`run_id = 'y'` clauses joined by AND."
+                f"Cannot read the filter {filter!r}: seedbed understands `name = 'x'`, "
+                "`run_id = 'y'` and `tags.key = 'value'` clauses joined by AND."
             )
-        clauses[match["field"].lower()] = match["value"]
+        field = match["field"]
+        if field.lower().startswith("tag"):
+            tag_clauses[field.split(".", 1)[1].strip("`")] = match["value"]
+        else:
+            clauses[field.lower()] = match["value"]
     if "name" in clauses:
         try:
             versions = service.list_versions(workspace, clauses["name"])
@@ -426,6 +449,10 @@ def search_model_versions(
         ]
     if "run_id" in clauses:
         versions = [v for v in versions if v.run_id == clauses["run_id"]]
+    if tag_clauses:
+        versions = [
+            v for v in versions if all(v.tags.get(k) == value for k, value in tag_clauses.items())
+        ]
     page, extra = _page(versions, max_results, page_token)
     return {"model_versions": [version_json(workspace, v) for v in page], **extra}
 
