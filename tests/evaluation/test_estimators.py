@@ -44,10 +44,28 @@ def test_unknown_names_list_close_ones() -> None:
         estimators.resolve_estimator("sklearn.linear_model.Magic")
 
 
-@pytest.mark.skipif(importlib.util.find_spec("lightgbm") is not None, reason="installed")
+@pytest.mark.skipif(importlib.util.find_spec("xgboost") is not None, reason="installed")
 def test_optional_libraries_say_to_install_them() -> None:
-    with pytest.raises(Invalid, match=r"needs the lightgbm package.*pip install lightgbm"):
-        estimators.resolve_estimator("LGBMClassifier")
+    with pytest.raises(Invalid, match=r"needs the xgboost package.*pip install xgboost"):
+        estimators.resolve_estimator("XGBClassifier")
+
+
+def test_lightgbm_is_evaluated_like_any_estimator_when_installed() -> None:
+    """make test installs lightgbm (the dev extra), so this path runs for real."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"x": rng.normal(size=400), "carrier": rng.choice(["UA", "AA"], size=400)})
+    truth = (frame["x"] + (frame["carrier"] == "UA") > 0.5).astype(int).to_numpy()
+    made = estimators.make_estimator(
+        "LGBMClassifier", {"n_estimators": 20, "verbose": -1}, "classification", 4
+    )
+    assert made.get_params()["random_state"] == 4
+    pipeline = estimators.build_pipeline(made, frame).fit(frame, truth)
+    assert (pipeline.predict(frame) == truth).mean() > 0.9
+    with pytest.raises(Invalid, match="LGBMRegressor is a regressor"):
+        estimators.make_estimator("LGBMRegressor", {}, "classification", 1)
 
 
 def test_estimator_must_suit_the_task_and_take_the_params() -> None:

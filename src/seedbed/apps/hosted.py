@@ -186,10 +186,7 @@ class _Process:
 
     def _mint_token(self) -> str:
         label = f"{TOKEN_PREFIX}{self.name} {secrets.token_hex(3)}"
-        value = tokens.create_token(self.workspace, self.user, label)
-        self.token_id = next(
-            (t.id for t in tokens.list_tokens(self.workspace, self.user) if t.name == label), None
-        )
+        value, self.token_id = tokens.issue_token(self.workspace, self.user, label)
         return value
 
     def _wait_ready(self) -> None:

@@ -70,6 +70,18 @@ def create_token(
 
     `actor` is who asked (an admin minting for someone else); by default the user.
     """
+    return issue_token(workspace, user, name, expires_in_s, actor)[0]
+
+
+def issue_token(
+    workspace: Workspace,
+    user: User,
+    name: str,
+    expires_in_s: int | None = None,
+    actor: str | None = None,
+) -> tuple[str, int]:
+    """create_token, also giving the new token's id (to revoke it later, as the processes
+    that act for a user do: jobs, JupyterLab, hosted apps)."""
     if not name.strip():
         raise Invalid("A token needs a name, such as 'laptop' or 'ci'.")
     if len(name.strip()) > 100:
@@ -79,7 +91,7 @@ def create_token(
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     created = now_ms()
     with workspace.engine.begin() as connection:
-        connection.execute(
+        inserted = connection.execute(
             api_tokens.insert().values(
                 user_id=user.id,
                 name=name.strip(),
@@ -88,11 +100,13 @@ def create_token(
                 created_at=created,
                 expires_at=created + expires_in_s * 1000 if expires_in_s else None,
             )
-        )
+        ).inserted_primary_key
+    assert inserted is not None
+    token_id = inserted[0]
     audit.record(
         workspace, actor or user.username, "token.create", name.strip(), user=user.username
     )
-    return token
+    return token, int(token_id)
 
 
 def authenticate(workspace: Workspace, token: str) -> User | None:

@@ -286,11 +286,7 @@ class JobService:
     ) -> tuple[dict[str, str], int | None]:
         """What a job needs to act as `user`: the server's URL and a token of its own."""
         name = f"job {job_id}"
-        token = tokens.create_token(self.workspace, user, name)
-        token_id = next(
-            (t.id for t in tokens.list_tokens(self.workspace, user) if t.name == name),
-            None,
-        )
+        token, token_id = tokens.issue_token(self.workspace, user, name)
         env = {
             "SEEDBED_URL": self.server_url,
             "SEEDBED_TOKEN": token,

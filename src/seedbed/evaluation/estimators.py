@@ -110,7 +110,7 @@ def make_estimator(name: str, params: dict[str, Any], task: str, seed: int) -> A
         raise Invalid(f"{name} is not an estimator: it lacks fit/get_params.")
     accepted = estimator.get_params(deep=False)
     unknown = sorted(set(params) - set(accepted))
-    if unknown:
+    if unknown and not _takes_any_keyword(cls):  # LightGBM and XGBoost pass extras through
         raise Invalid(
             f"{name} has no parameters {unknown}; it takes {', '.join(sorted(accepted))}."
         )
@@ -129,6 +129,16 @@ def make_estimator(name: str, params: dict[str, Any], task: str, seed: int) -> A
             f"task is {task}: choose a {wanted}."
         )
     return estimator
+
+
+def _takes_any_keyword(cls: type) -> bool:
+    import inspect
+
+    try:
+        parameters = inspect.signature(cls).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
 
 
 def categorical_columns(frame: pd.DataFrame) -> list[str]:

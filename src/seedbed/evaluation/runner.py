@@ -134,7 +134,8 @@ class Evaluation:
         )
         self.test(model, test_rows, test_truth)
         if baseline is None:
-            self.run_.log_model(model, "model", input_example=train_rows.head(5))
+            # all the training rows: the signature records their ranges and typical values
+            self.run_.log_model(model, "model", input_example=train_rows)
 
     def check_leakage(self, features: list[str]) -> None:
         prepared = self.prepared

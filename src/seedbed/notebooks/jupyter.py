@@ -139,10 +139,7 @@ class _Lab:
 
     def _mint_token(self) -> str:
         name = f"jupyterlab {secrets.token_hex(4)}"
-        value = tokens.create_token(self.workspace, self.user, name)
-        self.token_id = next(
-            (t.id for t in tokens.list_tokens(self.workspace, self.user) if t.name == name), None
-        )
+        value, self.token_id = tokens.issue_token(self.workspace, self.user, name)
         return value
 
     def _revoke_token(self) -> None:
