@@ -25,6 +25,12 @@ import seedbed
 st.title("Hosted check")
 answer = int(seedbed.connect().sql("select 41 + 1 as x")["x"][0])
 st.write(f"The answer is {answer}")
+try:  # the app runs in <workspace>/apps/check: the metadata DB is two folders up
+    with open("../../metadata.db", "rb") as handle:
+        handle.read(16)
+    st.write("The internals are open")
+except OSError:
+    st.write("The internals are closed")
 """
 
 
@@ -147,6 +153,8 @@ def test_browser_sees_the_app_render(server: SeedbedServer, served: dict[str, ob
             page.goto(f"{server.url}/ui/apps")
             page.get_by_role("link", name="check").click()
             page.get_by_text("The answer is 42").wait_for()
+            # confined like a job (Landlock): its data comes through its token only
+            page.get_by_text("The internals are closed").wait_for()
             assert page.url == f"{server.url}/apps/check/"
         finally:
             browser.close()

@@ -20,37 +20,28 @@ import os
 import re
 import secrets
 import signal
-import subprocess
-import sys
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 from sqlalchemy import delete, insert, select, update
 
+from seedbed.apps.hosted_process import TOKEN_PREFIX, AppProcess, app_folder
 from seedbed.apps.tables import hosted_apps
 from seedbed.auth import audit, tokens, users
 from seedbed.auth.permissions import require
 from seedbed.auth.users import User
-from seedbed.compute.executor import inherited_environment
 from seedbed.db import now_ms
 from seedbed.errors import Conflict, Invalid, NotFound, SeedbedError
-from seedbed.notebooks.jupyter import free_port
 from seedbed.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
-HOST = "127.0.0.1"
 KIND = "streamlit"
-READY_TIMEOUT_S = 60.0
-STOP_TIMEOUT_S = 10.0
 MAX_SCRIPT_BYTES = 1_000_000
 NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?")
 STATUSES = ("starting", "running", "stopped", "failed")
-TOKEN_PREFIX = "hosted-app "  # the names of the tokens apps get: "hosted-app NAME abc123"
 
 
 @dataclass(frozen=True)
@@ -131,115 +122,6 @@ def _imported_modules(tree: ast.Module) -> set[str]:
     return found
 
 
-class _Process:
-    """One running app: its subprocess, log file and the token it was given."""
-
-    def __init__(self, workspace: Workspace, user: User, name: str) -> None:
-        self.workspace = workspace
-        self.user = user
-        self.name = name
-        self.folder = app_folder(workspace, name)
-        self.port = free_port()
-        self.token_id: int | None = None
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def log_path(self) -> Path:
-        return self.folder / "app.log"
-
-    def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def start(self, server_url: str) -> None:
-        """Start streamlit and wait until its health endpoint answers."""
-        token = self._mint_token()
-        command = [
-            sys.executable, "-m", "streamlit", "run", "app.py",
-            "--server.address", HOST,
-            "--server.port", str(self.port),
-            "--server.baseUrlPath", f"apps/{self.name}",
-            "--server.headless", "true",
-            "--server.fileWatcherType", "none",
-            "--server.runOnSave", "false",
-            "--browser.gatherUsageStats", "false",
-            "--global.developmentMode", "false",
-        ]  # fmt: skip
-        env = inherited_environment(dict(os.environ))
-        env.update(SEEDBED_URL=server_url, SEEDBED_TOKEN=token, PYTHONUNBUFFERED="1")
-        env["HOME"] = str(self.folder / "home")  # streamlit's ~/.streamlit stays the app's own
-        (self.folder / "home").mkdir(exist_ok=True)
-        try:
-            with self.log_path.open("wb") as log_file:
-                self.process = subprocess.Popen(
-                    command,
-                    cwd=self.folder,
-                    env=env,
-                    stdin=subprocess.DEVNULL,
-                    stdout=log_file,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,  # the server's Ctrl-C is ours to pass on
-                )
-            self._wait_ready()
-        except BaseException:
-            self.stop()
-            raise
-
-    def _mint_token(self) -> str:
-        label = f"{TOKEN_PREFIX}{self.name} {secrets.token_hex(3)}"
-        value, self.token_id = tokens.issue_token(self.workspace, self.user, label)
-        return value
-
-    def _wait_ready(self) -> None:
-        assert self.process is not None
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        health = f"http://{HOST}:{self.port}/apps/{self.name}/_stcore/health"
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SeedbedError(f"App {self.name} stopped while starting:\n{self.tail()}")
-            try:
-                if httpx.get(health, timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        raise SeedbedError(
-            f"App {self.name} did not answer within {READY_TIMEOUT_S:.0f} s.\n{self.tail()}"
-        )
-
-    def tail(self, lines: int = 20) -> str:
-        try:
-            text = self.log_path.read_text(encoding="utf-8", errors="replace")
-        except FileNotFoundError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
-
-    def terminate(self) -> None:
-        """Ask the process (and what it started) to end; `stop` waits for it."""
-        if self.process is not None and self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGTERM)
-
-    def stop(self) -> None:
-        """End the process (SIGTERM, then SIGKILL) and revoke its token."""
-        process = self.process
-        if process is not None and process.poll() is None:
-            self.terminate()
-            try:
-                process.wait(timeout=STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-        if self.token_id is not None:
-            with contextlib.suppress(NotFound, Invalid):
-                tokens.revoke_token(self.workspace, self.user, self.token_id)
-            self.token_id = None
-
-
-def app_folder(workspace: Workspace, name: str) -> Path:
-    return workspace.root / "apps" / name
-
-
 def _write_atomically(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.{secrets.token_hex(4)}.partial")
@@ -267,7 +149,7 @@ class HostedApps:
     def __init__(self, workspace: Workspace, server_url: str) -> None:
         self.workspace = workspace
         self.server_url = server_url
-        self._running: dict[str, _Process] = {}
+        self._running: dict[str, AppProcess] = {}
         self._lock = threading.RLock()
         self._closed = False
         self._reconcile()
@@ -387,7 +269,7 @@ class HostedApps:
     # -- internals ----------------------------------------------------------------------
 
     def _start(self, user: User, name: str, script: str, created: bool) -> HostedApp:
-        process = _Process(self.workspace, user, name)
+        process = AppProcess(self.workspace, user, name)
         values = dict(
             kind=KIND, script=script, status="starting", message="", port=process.port,
             pid=None, started_by=user.username, updated_at=now_ms(),
