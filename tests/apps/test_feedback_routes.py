@@ -229,3 +229,18 @@ def test_feedback_commands(
     assert same.exit_code == 0 and "no new version" in same.output
     unknown = runner.invoke(cli_app, ["feedback", "list", "nope"])
     assert unknown.exit_code == 1 and "No registered model named 'nope'" in unknown.output
+
+
+def test_odd_numbers_are_refused_not_500s(demo_client: TestClient) -> None:
+    """Probabilities that are not numbers, and numbers past what the database stores."""
+    version = demo_client.get("/api/v1/models/flight-delay/versions/champion").json()
+    body = {
+        "version": version["version"],
+        "inputs": {"carrier": "UA"},
+        "prediction": {"prediction": 1, "probabilities": {"1": "high"}},
+        "correct": True,
+    }
+    answer = demo_client.post("/api/v1/models/flight-delay/feedback", json=body)
+    assert answer.status_code == 400 and "from 0 to 1" in answer.json()["error"]["message"]
+    huge = demo_client.get("/api/v1/models/flight-delay/feedback", params={"offset": "9" * 30})
+    assert huge.status_code == 400 and "too large" in huge.json()["error"]["message"]

@@ -46,3 +46,11 @@ def test_a_new_server_marks_left_apps_stopped_and_revokes_their_tokens(
     assert tokens.authenticate(local_workspace, kept) is not None
     # the pid it recorded is not a streamlit of that app (here: this test), so it lives on
     os.kill(os.getpid(), 0)
+
+
+def test_an_app_may_not_set_seedbed_s_session_cookie() -> None:
+    from seedbed.apps.proxy import sets_session_cookie
+
+    assert sets_session_cookie("Set-Cookie", "seedbed_session=forged; Path=/; HttpOnly")
+    assert not sets_session_cookie("set-cookie", "streamlit_state=1; Path=/apps/x/")
+    assert not sets_session_cookie("content-type", "seedbed_session=x")

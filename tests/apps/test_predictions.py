@@ -98,3 +98,82 @@ def test_predict_frame_agrees_with_predict_and_warns_outside_the_range(
         f"distance {distance.maximum + 1000:g} is above the largest value seen in training "
         f"({distance.maximum:g})"
     ]
+
+
+def test_bad_values_are_422s_and_both_paths_agree(local_workspace: Workspace) -> None:
+    """What a reviewer found: inputs that reached the model, or only one of the two paths,
+    and gave a 500 or a different answer."""
+    import numpy as np
+
+    from registry_models import log_small_model
+    from seedbed.apps.predictions import InvalidInput
+    from seedbed.registry.models import register_version
+
+    run = log_small_model(local_workspace)
+    version = register_version(local_workspace, "small", run.id)
+    loaded = ModelLoader(local_workspace).load(version)
+    good = dict(loaded.input_example)
+    numbers = [c.name for c in loaded.inputs if c.type == "double"]
+    assert numbers, loaded.inputs
+    # a missing number this linear model cannot take: a 422 saying so, not a 500
+    with pytest.raises(InvalidInput, match="cannot score these rows"):
+        predict(loaded, [{**good, numbers[0]: None}])
+    with pytest.raises(InvalidInput, match="cannot score these rows"):
+        predict_frame(loaded, pd.DataFrame([{**good, numbers[0]: "nan"}]))
+    with pytest.raises(InvalidInput, match="is not a number"):
+        predict(loaded, [{**good, numbers[0]: 10**400}])
+    twice = pd.DataFrame([[*good.values(), 1.0]], columns=[*good, numbers[0]])
+    with pytest.raises(InvalidInput, match="more than once"):
+        predict_frame(loaded, twice)
+
+    # both paths read the same values the same way
+    both = [InputColumn("n", "long"), InputColumn("ok", "boolean"), InputColumn("at", "datetime")]
+    rows = [
+        {"n": "2", "ok": "", "at": "2024-01-13"},
+        {"n": 3, "ok": "yes", "at": "13 January 2024 10:00"},
+    ]
+    one_by_one = to_frame(both, rows)
+    whole = check_frame(both, pd.DataFrame(rows))
+    assert one_by_one["n"].tolist() == whole["n"].tolist() == [2, 3]
+    assert one_by_one["ok"].tolist() == whole["ok"].tolist() == [False, True]
+    assert one_by_one["at"].tolist() == whole["at"].tolist()
+    for bad in ({"n": np.inf, "ok": "no", "at": "2024-01-13"}, {"n": 1, "ok": "no", "at": "NaT"}):
+        with pytest.raises(Invalid):
+            to_frame(both, [bad])
+        with pytest.raises(Invalid):
+            check_frame(both, pd.DataFrame([bad]))
+    with pytest.raises(Invalid, match="not a text value"):
+        check_frame([InputColumn("s", "string")], pd.DataFrame({"s": [[1]]}))
+
+
+def test_mlflow_signature_types_are_read_as_seedbed_checks_them(tmp_path: object) -> None:
+    import json
+    from pathlib import Path
+
+    import yaml
+
+    from seedbed.registry.model_format import model_inputs
+
+    folder = Path(str(tmp_path))
+    inputs = [{"name": "a", "type": "integer"}, {"name": "b", "type": "float"}]
+    signature = {"inputs": json.dumps(inputs)}
+    (folder / "MLmodel").write_text(yaml.safe_dump({"flavors": {}, "signature": signature}))
+    assert [(c.name, c.type) for c in model_inputs(folder)] == [("a", "long"), ("b", "double")]
+
+
+def test_a_reused_version_number_is_not_served_from_the_cache(local_workspace: Workspace) -> None:
+    import time
+
+    from registry_models import log_small_model
+    from seedbed.registry.models import delete_version, register_version
+
+    run = log_small_model(local_workspace)  # both versions come from its model
+    first = register_version(local_workspace, "reused", run.id)
+    loader = ModelLoader(local_workspace)
+    assert loader.load_reference("reused", "1").version.created_at == first.created_at
+    delete_version(local_workspace, "reused", 1)
+    time.sleep(0.01)
+    again = register_version(local_workspace, "reused", run.id)
+    assert again.version == 1 and again.created_at != first.created_at
+    assert loader.cached("reused", "1") is None  # not the deleted version's model
+    assert loader.load_reference("reused", "latest").version.created_at == again.created_at

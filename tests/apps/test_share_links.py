@@ -206,3 +206,6 @@ def test_predictions_through_a_link_are_rate_limited(
         assert limited.status_code == 429
         assert 1 <= int(limited.headers["retry-after"]) <= 60
         assert "60 predictions a minute" in limited.text
+        # feedback scores the row again, so it counts too (and cannot go around the limit)
+        sent = visitor.post(path + "/feedback", data={"csrf_token": csrf, "inputs_json": "{}"})
+        assert sent.status_code == 429

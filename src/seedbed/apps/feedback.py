@@ -172,8 +172,17 @@ def record(
             'prediction must be an object such as {"prediction": 1, "probabilities": {...}}.'
         )
     probabilities = prediction.get("probabilities")
-    if probabilities is not None and not isinstance(probabilities, Mapping):
-        raise Invalid("prediction.probabilities must be an object of class: probability pairs.")
+    if probabilities is not None and (
+        not isinstance(probabilities, Mapping)
+        or not all(
+            isinstance(p, int | float) and not isinstance(p, bool) and 0 <= p <= 1
+            for p in probabilities.values()
+        )
+    ):
+        raise Invalid(
+            "prediction.probabilities must be an object of class: probability pairs, each a "
+            "number from 0 to 1."
+        )
     if correct is not None and not isinstance(correct, bool):
         raise Invalid("correct must be true, false or null (no verdict).")
     correct = _consistent(prediction, correct, label)

@@ -41,7 +41,9 @@ def _plain_column(values: list[Any]) -> pa.Array:
     present = [v for v in values if v is not None]
     if present and all(isinstance(v, bool) for v in present):
         return pa.array(values, pa.bool_())
-    if present and all(isinstance(v, int) and not isinstance(v, bool) for v in present):
+    if present and all(
+        isinstance(v, int) and not isinstance(v, bool) and -(2**63) <= v < 2**63 for v in present
+    ):
         return pa.array(values, pa.int64())
     if present and all(isinstance(v, int | float) and not isinstance(v, bool) for v in present):
         return pa.array([None if v is None else float(v) for v in values], pa.float64())

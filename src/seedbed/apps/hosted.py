@@ -19,6 +19,7 @@ import logging
 import os
 import re
 import secrets
+import shutil
 import signal
 import threading
 from dataclasses import dataclass
@@ -244,13 +245,10 @@ class HostedApps:
         with self._lock:
             self.get(name)
             self._stop_process(name)
+            # the folder first (links the app made are removed, never followed), then the row
+            shutil.rmtree(app_folder(self.workspace, name), ignore_errors=True)
             with self.workspace.engine.begin() as connection:
                 connection.execute(delete(hosted_apps).where(hosted_apps.c.name == name))
-            folder = app_folder(self.workspace, name)
-            for path in sorted(folder.rglob("*"), reverse=True) if folder.exists() else []:
-                path.rmdir() if path.is_dir() else path.unlink()
-            with contextlib.suppress(FileNotFoundError):
-                folder.rmdir()
         audit.record(self.workspace, user.username, "app.delete", name)
 
     def close(self) -> None:

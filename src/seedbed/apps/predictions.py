@@ -25,7 +25,8 @@ _KINDS = {
     "datetime": "a date and time",
 }
 _TRUE = {"true", "1", "yes", "on"}
-_FALSE = {"false", "0", "no", "off", ""}
+_FALSE = {"false", "0", "no", "off", ""}  # "": an unticked checkbox sends nothing
+_MISSING_TEXT = {"", "nan", "nat"}  # how forms and CSV files write a missing value
 
 
 class InvalidInput(Invalid):
@@ -44,16 +45,26 @@ class Prediction:
 
 def _coerce(column: InputColumn, value: Any, row: int) -> Any:
     where = f"row {row + 1}, field {column.name!r}"
-    if value is None or (
-        isinstance(value, str) and value.strip() == "" and column.type != "string"
+    if (
+        value is None
+        or (
+            isinstance(value, str)
+            and value.strip().lower() in _MISSING_TEXT
+            and column.type not in ("string", "boolean")
+        )
+        or (isinstance(value, float) and math.isnan(value))
     ):
         if column.type == "double":
             return math.nan  # estimators such as gradient boosting handle missing numbers
         raise InvalidInput(f"{where}: a value is required.")
     try:
         if column.type == "double":
+            if isinstance(value, (dict, list, bool)):
+                raise TypeError
             return float(value)
         if column.type == "long":
+            if isinstance(value, (dict, list, bool)):
+                raise TypeError
             number = float(value)
             if not number.is_integer():
                 raise ValueError
@@ -64,8 +75,11 @@ def _coerce(column: InputColumn, value: Any, row: int) -> Any:
                 raise ValueError
             return text in _TRUE
         if column.type == "datetime":
-            return pd.Timestamp(value)
-    except (TypeError, ValueError) as exc:
+            stamp = pd.Timestamp(value)
+            if stamp is pd.NaT:
+                raise ValueError
+            return stamp
+    except (TypeError, ValueError, OverflowError) as exc:
         kind = _KINDS.get(column.type, column.type)
         raise InvalidInput(f"{where}: {value!r} is not {kind}.") from exc
     if isinstance(value, (dict, list)):
@@ -143,6 +157,9 @@ def check_frame(inputs: Sequence[InputColumn], frame: pd.DataFrame) -> pd.DataFr
         raise InvalidInput("Give at least one input row.")
     names = [c.name for c in inputs]
     given = [str(c) for c in frame.columns]
+    repeated = sorted({c for c in given if given.count(c) > 1})
+    if repeated:
+        raise InvalidInput(f"Columns {', '.join(repeated)} appear more than once.")
     missing = [n for n in names if n not in given]
     if missing:
         raise InvalidInput(
@@ -172,7 +189,10 @@ def _convert(column: InputColumn, series: pd.Series) -> pd.Series:
     missing = series.isna().to_numpy()
     kind = series.dtype.kind
     if column.type in ("double", "long"):
-        if kind in "iufb":
+        if kind in "iuf":
+            numbers = series.astype("float64")
+        elif kind in "bmM":  # booleans and times are not numbers
+            _fail(column, series, ~missing, "{value} is not {kind}.")
             numbers = series.astype("float64")
         else:
             numbers = pd.to_numeric(series.where(~_blank(series)), errors="coerce").astype(
@@ -188,6 +208,7 @@ def _convert(column: InputColumn, series: pd.Series) -> pd.Series:
             return numbers
         values = numbers.to_numpy()
         _fail(column, series, np.isnan(values), "a value is required.")
+        _fail(column, series, ~np.isfinite(values), "{value} is not {kind}.")
         _fail(column, series, values != np.floor(values), "{value} is not {kind}.")
         return numbers.astype("int64")
     _fail(column, series, missing, "a value is required.")
@@ -198,9 +219,11 @@ def _convert(column: InputColumn, series: pd.Series) -> pd.Series:
         _fail(column, series, ~text.isin(_TRUE | _FALSE).to_numpy(), "{value} is not {kind}.")
         return text.isin(_TRUE)
     if column.type == "datetime":
-        times = pd.to_datetime(series, errors="coerce")
+        times = pd.to_datetime(series, errors="coerce", format="mixed")
         _fail(column, series, times.isna().to_numpy(), "{value} is not {kind}.")
         return times
+    nested = series.map(lambda v: isinstance(v, (dict, list))).to_numpy(dtype=bool)
+    _fail(column, series, nested, "{value} is not a text value.")
     text = series.astype(str).astype(object)
     if column.choices is not None:
         _fail(
@@ -215,18 +238,22 @@ def _convert(column: InputColumn, series: pd.Series) -> pd.Series:
 def _blank(series: pd.Series) -> pd.Series:
     if series.dtype.kind not in "OT" and str(series.dtype) not in ("str", "string"):
         return pd.Series(False, index=series.index)
-    return series.astype(str).str.strip().eq("") & series.notna()
+    return series.astype(str).str.strip().str.lower().isin(_MISSING_TEXT) & series.notna()
 
 
 def _score(estimator: Any, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
     """Labels, class probabilities (or None) and class names; a classifier's label is its most
     probable class, so one call scores both."""
     classes = getattr(estimator, "classes_", None)
-    if classes is not None and hasattr(estimator, "predict_proba"):
-        probabilities = np.asarray(estimator.predict_proba(frame))
-        labels = np.asarray(classes)[probabilities.argmax(axis=1)]
-        return labels, probabilities, [str(_plain(c)) for c in classes]
-    return np.asarray(estimator.predict(frame)), None, []
+    try:
+        if classes is not None and hasattr(estimator, "predict_proba"):
+            probabilities = np.asarray(estimator.predict_proba(frame))
+            labels = np.asarray(classes)[probabilities.argmax(axis=1)]
+            return labels, probabilities, [str(_plain(c)) for c in classes]
+        return np.asarray(estimator.predict(frame)), None, []
+    except (ValueError, TypeError) as exc:  # e.g. a missing number a linear model cannot take
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InvalidInput(f"The model cannot score these rows: {reason}") from exc
 
 
 def row_warnings(inputs: Sequence[InputColumn], frame: pd.DataFrame) -> list[list[str]]:

@@ -65,6 +65,12 @@ def _client() -> httpx.AsyncClient:
     return client
 
 
+def sets_session_cookie(name: str, value: str) -> bool:
+    """Whether a response header would set seedbed's own session cookie: an app may not log
+    its viewers out, or into another account."""
+    return name.lower() == "set-cookie" and value.strip().startswith(f"{SESSION_COOKIE}=")
+
+
 def without_session_cookie(cookie: str) -> str:
     """The Cookie header minus seedbed's session cookie (the app's own cookies stay)."""
     kept = [
@@ -112,7 +118,9 @@ async def forward_http(request: Request, port: int) -> Response:
             media_type="text/plain",
         )
     response_headers = [
-        (k, v) for k, v in upstream.headers.multi_items() if k.lower() not in HOP_BY_HOP
+        (k, v)
+        for k, v in upstream.headers.multi_items()
+        if k.lower() not in HOP_BY_HOP and not sets_session_cookie(k, v)
     ]
     response = StreamingResponse(
         upstream.aiter_raw(),  # still encoded as the app sent it: content-encoding holds

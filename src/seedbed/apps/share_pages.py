@@ -38,6 +38,18 @@ async def share_window(request: Request) -> SlidingWindow:
     return window
 
 
+def _over_limit(request: Request, window: SlidingWindow, link: ShareLink) -> Response | None:
+    """A 429 page once the link has scored its limit this minute (predictions and feedback,
+    which scores the row again, both count); None while it may go on."""
+    wait = window.hit(link.id)
+    if not wait:
+        return None
+    message = f"This link allows {window.limit} predictions a minute; try again in {wait} s."
+    response = render(request, "apps/share_denied.html", 429, user=None, code=429, message=message)
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
 def _refused(request: Request, exc: LinkRefused) -> Response:
     return render(request, "apps/share_denied.html", 403, user=None, code=403, message=str(exc))
 
@@ -118,14 +130,9 @@ async def share_predict(
     reviewer = _reviewer(request, link)
     if reviewer is None:
         return RedirectResponse(f"/share/{token}", status_code=303)
-    wait = window.hit(link.id)
-    if wait:
-        message = f"This link allows {window.limit} predictions a minute; try again in {wait} s."
-        response = render(
-            request, "apps/share_denied.html", 429, user=None, code=429, message=message
-        )
-        response.headers["Retry-After"] = str(wait)
-        return response
+    limited = _over_limit(request, window, link)
+    if limited is not None:
+        return limited
     model = loader.load(version)
     values = form_values(model.inputs, await request.form())
     partial = request.headers.get("hx-request") == "true"
@@ -142,7 +149,11 @@ async def share_predict(
 
 @router.post("/share/{token}/feedback", dependencies=[CsrfChecked], include_in_schema=False)
 async def share_feedback(
-    request: Request, token: str, workspace: WorkspaceDep, loader: ModelLoaderDep
+    request: Request,
+    token: str,
+    workspace: WorkspaceDep,
+    loader: ModelLoaderDep,
+    window: SlidingWindow = Depends(share_window),
 ) -> Response:
     try:
         link, version = share_links.verify(workspace, token)
@@ -151,6 +162,9 @@ async def share_feedback(
     reviewer = _reviewer(request, link)
     if reviewer is None:
         return RedirectResponse(f"/share/{token}", status_code=303)
+    limited = _over_limit(request, window, link)
+    if limited is not None:
+        return limited
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     partial = request.headers.get("hx-request") == "true"
     model = loader.load(version)

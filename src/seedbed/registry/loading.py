@@ -29,11 +29,12 @@ class ModelLoader:
     def __init__(self, workspace: Workspace, capacity: int = 8) -> None:
         self.workspace = workspace
         self.capacity = capacity
-        self._cache: OrderedDict[tuple[str, int], LoadedModel] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, int, int], LoadedModel] = OrderedDict()
         self._lock = threading.Lock()
 
     def load(self, version: ModelVersion) -> LoadedModel:
-        key = (version.name, version.version)
+        # with when it was made: a deleted version's number may come back
+        key = (version.name, version.version, version.created_at)
         with self._lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
@@ -48,11 +49,12 @@ class ModelLoader:
     def cached(self, name: str, reference: str) -> LoadedModel | None:
         """The model that "3", "latest" or an alias names if it is in memory (one query);
         None when it must be read first (`load_reference`)."""
-        number = models.version_number(self.workspace, name, reference)
+        number, created_at = models.version_key(self.workspace, name, reference)
+        key = (name, number, created_at)
         with self._lock:
-            found = self._cache.get((name, number))
+            found = self._cache.get(key)
             if found is not None:
-                self._cache.move_to_end((name, number))
+                self._cache.move_to_end(key)
             return found
 
     def load_reference(self, name: str, reference: str) -> LoadedModel:

@@ -259,6 +259,10 @@ def _load_skops(path: Path, trusted: list[str] | None) -> Any:
     return skops.io.load(path, trusted=trusted)
 
 
+# MLflow column types under the names seedbed checks inputs by.
+MLFLOW_TYPES = {"integer": "long", "float": "double", "binary": "string"}
+
+
 def model_inputs(directory: Path) -> list[InputColumn]:
     """The model's input columns: seedbed's richer list, else the MLflow signature's."""
     mlmodel = read_mlmodel(directory)
@@ -267,7 +271,11 @@ def model_inputs(directory: Path) -> list[InputColumn]:
         return [InputColumn.from_dict(c) for c in ours]
     signature = mlmodel.get("signature") or {}
     spec = json.loads(signature.get("inputs") or "[]")
-    return [InputColumn(c["name"], c.get("type", "string")) for c in spec if "name" in c]
+    return [
+        InputColumn(c["name"], MLFLOW_TYPES.get(c.get("type", "string"), c.get("type", "string")))
+        for c in spec
+        if "name" in c
+    ]
 
 
 def read_input_example(directory: Path) -> dict[str, Any]:

@@ -350,29 +350,33 @@ def resolve(workspace: Workspace, name: str, reference: str) -> ModelVersion:
     )
 
 
-def version_number(workspace: Workspace, name: str, reference: str) -> int:
-    """The version number that "3", "latest" or an alias names, in one query (the prediction
-    API resolves on every call); NotFound as `resolve` words it."""
+def version_key(workspace: Workspace, name: str, reference: str) -> tuple[int, int]:
+    """The number and creation time of the version "3", "latest" or an alias names, in one
+    query (the prediction API resolves on every call; the time tells a version from an
+    earlier, deleted one with the same number); NotFound as `resolve` words it."""
+    columns = select(model_versions.c.version, model_versions.c.created_at)
     with workspace.engine.connect() as connection:
         if reference.isdigit():
-            found = connection.execute(
-                select(model_versions.c.version).where(
-                    model_versions.c.name == name, model_versions.c.version == int(reference)
-                )
-            ).scalar()
+            query = columns.where(
+                model_versions.c.name == name, model_versions.c.version == int(reference)
+            )
         elif reference == "latest":
-            found = connection.execute(
-                select(func.max(model_versions.c.version)).where(model_versions.c.name == name)
-            ).scalar()
+            query = (
+                columns.where(model_versions.c.name == name)
+                .order_by(model_versions.c.version.desc())
+                .limit(1)
+            )
         else:
-            found = connection.execute(
-                select(model_aliases.c.version).where(
-                    model_aliases.c.name == name, model_aliases.c.alias == reference
-                )
-            ).scalar()
+            query = columns.join(
+                model_aliases,
+                (model_aliases.c.name == model_versions.c.name)
+                & (model_aliases.c.version == model_versions.c.version),
+            ).where(model_aliases.c.name == name, model_aliases.c.alias == reference)
+        found = connection.execute(query).first()
     if found is None:
-        return resolve(workspace, name, reference).version  # raises the helpful NotFound
-    return int(found)
+        version = resolve(workspace, name, reference)  # raises the helpful NotFound
+        return version.version, version.created_at
+    return int(found[0]), int(found[1])
 
 
 def set_alias(workspace: Workspace, name: str, alias: str, version: int, user: str = "") -> None:

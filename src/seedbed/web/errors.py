@@ -90,6 +90,13 @@ def install(app: FastAPI) -> None:
             response.headers[key] = value
         return response
 
+    @app.exception_handler(OverflowError)
+    async def too_large(request: Request, exc: OverflowError) -> Response:
+        # a number past what the database stores (a huge id, offset or version given by hand)
+        return error_response(
+            request, 400, "invalid", f"A number in the request is too large: {exc}."
+        )
+
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("Unhandled error on %s %s", request.method, request.url.path)
