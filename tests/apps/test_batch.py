@@ -59,6 +59,12 @@ def test_a_csv_is_scored_previewed_and_downloaded(demo_workspace: Workspace) -> 
         assert len(probabilities) == 2
         assert (scored[probabilities].sum(axis=1) - 1).abs().max() < 1e-9
         assert browser.get(BATCH + "/" + "0" * 32 + ".csv").status_code == 404
+    # the scored file is its uploader's: another user with the link gets nothing
+    from auth_sessions import token_for
+
+    other = {"Authorization": f"Bearer {token_for(demo_workspace, 'batch-peer', 'viewer')}"}
+    with api_client(demo_workspace, authenticated=False) as stranger:
+        assert stranger.get(link.group(1), headers=other).status_code == 404
 
 
 def test_a_csv_with_the_wrong_columns_gets_a_400_naming_them(demo_workspace: Workspace) -> None:

@@ -62,13 +62,14 @@ def check_columns(inputs: Sequence[InputColumn], header: Sequence[str]) -> None:
 
 
 def score_csv(
-    workspace: Workspace, model: LoadedModel, source: IO[bytes], name: str
+    workspace: Workspace, model: LoadedModel, source: IO[bytes], name: str, owner: int
 ) -> BatchResult:
     """Score every row of a CSV upload; the result keeps the inputs and adds `prediction` and,
-    for classifiers, one `probability_<class>` column per class."""
+    for classifiers, one `probability_<class>` column per class. It is kept for the user
+    `owner` (an id) alone to download."""
     from seedbed.apps.predictions import frame_warnings, predict_frame
 
-    folder = _folder(workspace)
+    folder = _folder(workspace, owner)
     _remove_old(folder)
     batch_id = secrets.token_hex(16)
     target = folder / f"{batch_id}.csv"
@@ -106,9 +107,9 @@ def score_csv(
     return BatchResult(batch_id, rows, columns, preview, f"{stem}-scored.csv", warnings[:20])
 
 
-def scored_file(workspace: Workspace, batch_id: str) -> Path:
-    """Where a scored CSV lies, while it is kept."""
-    path = _folder(workspace) / f"{batch_id}.csv"
+def scored_file(workspace: Workspace, batch_id: str, owner: int) -> Path:
+    """Where a scored CSV of the user `owner` lies, while it is kept."""
+    path = _folder(workspace, owner) / f"{batch_id}.csv"
     if not BATCH_ID.match(batch_id) or not path.is_file():
         raise NotFound(
             f"No scored file {batch_id!r}: scored files are kept for {KEEP_S // 60} minutes. "
@@ -131,8 +132,8 @@ def _dates(inputs: Sequence[InputColumn], chunk: pd.DataFrame, offset: int) -> p
     return chunk
 
 
-def _folder(workspace: Workspace) -> Path:
-    folder = workspace.runtime_dir / FOLDER
+def _folder(workspace: Workspace, owner: int) -> Path:
+    folder = workspace.runtime_dir / FOLDER / str(int(owner))
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 

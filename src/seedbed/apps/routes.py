@@ -112,7 +112,7 @@ async def demo_batch(
         if file.size is not None and file.size > limit:
             raise TooLarge(f"The file is larger than {context['batch_limit']}; split it.")
         scored = await run_in_threadpool(
-            batch.score_csv, workspace, model, file.file, file.filename or "upload.csv"
+            batch.score_csv, workspace, model, file.file, file.filename or "upload.csv", user.id
         )
     except Invalid as exc:
         return render(
@@ -126,7 +126,7 @@ async def demo_batch(
 def demo_batch_download(
     name: str, reference: str, batch_id: str, workspace: WorkspaceDep, user: CurrentUser
 ) -> FileResponse:
-    path = batch.scored_file(workspace, batch_id)
+    path = batch.scored_file(workspace, batch_id, user.id)  # yours only
     version = resolve(workspace, name, reference).version
     return FileResponse(path, media_type="text/csv", filename=f"{name}-v{version}-scored.csv")
 
