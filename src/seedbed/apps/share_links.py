@@ -16,6 +16,7 @@ from sqlalchemy import RowMapping, select
 
 from seedbed.apps.tables import share_links
 from seedbed.auth import audit
+from seedbed.auth.signing import session_secret
 from seedbed.db import now_ms
 from seedbed.errors import Forbidden, Invalid, NotFound
 from seedbed.registry.models import ModelVersion, get_model, resolve
@@ -64,8 +65,6 @@ def parse_expiry(text: str) -> int:
 
 def signer(workspace: Workspace) -> Signer:
     # The session cookie's key: rotating it (deleting the key file) also ends every link.
-    from seedbed.web.app import session_secret
-
     return Signer(session_secret(workspace), salt=SALT)
 
 

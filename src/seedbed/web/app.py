@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -22,6 +21,7 @@ from seedbed.auth.audit_routes import router as audit_router
 from seedbed.auth.login import LoginThrottle
 from seedbed.auth.pages import router as auth_pages
 from seedbed.auth.routes import router as auth_router
+from seedbed.auth.signing import session_secret
 from seedbed.compute.executor import make_executor
 from seedbed.compute.jobs import JobService
 from seedbed.compute.pages import router as compute_pages
@@ -57,16 +57,6 @@ from seedbed.web.templating import make_templates
 from seedbed.workspace import Workspace
 
 STATIC = Path(__file__).parent / "static"
-SECRET_FILE = "secret_key"
-
-
-def session_secret(workspace: Workspace) -> str:
-    """The key that signs session cookies; kept in the workspace so logins survive restarts."""
-    path = workspace.runtime_dir / SECRET_FILE
-    if not path.exists():
-        path.touch(mode=0o600)
-        path.write_text(secrets.token_urlsafe(48), encoding="utf-8")
-    return path.read_text(encoding="utf-8").strip()
 
 
 def allowed_hosts(workspace: Workspace) -> list[str]:
