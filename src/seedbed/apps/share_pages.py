@@ -19,8 +19,10 @@ from seedbed.apps.rate_window import SlidingWindow
 from seedbed.apps.share_links import LinkRefused, ShareLink
 from seedbed.errors import Invalid
 from seedbed.registry.loading import LoadedModel
+from seedbed.registry.models import ModelVersion
 from seedbed.web.deps import CsrfChecked, ModelLoaderDep, WorkspaceDep
 from seedbed.web.templating import render
+from seedbed.workspace import Workspace
 
 router = APIRouter()
 NAMES = "share_reviewers"  # session key: {link id: reviewer name}
@@ -48,6 +50,24 @@ def _over_limit(request: Request, window: SlidingWindow, link: ShareLink) -> Res
     response = render(request, "apps/share_denied.html", 429, user=None, code=429, message=message)
     response.headers["Retry-After"] = str(wait)
     return response
+
+
+def _scoring_visit(
+    request: Request, workspace: Workspace, token: str, window: SlidingWindow
+) -> Response | tuple[ShareLink, ModelVersion, str]:
+    """The link, its version and the reviewer's name for a request that scores a row; or the
+    answer instead: a 403 page for a bad link, the name form first, a 429 over the limit."""
+    try:
+        link, version = share_links.verify(workspace, token)
+    except LinkRefused as exc:
+        return _refused(request, exc)
+    reviewer = _reviewer(request, link)
+    if reviewer is None:
+        return RedirectResponse(f"/share/{token}", status_code=303)
+    limited = _over_limit(request, window, link)
+    if limited is not None:
+        return limited
+    return link, version, reviewer
 
 
 def _refused(request: Request, exc: LinkRefused) -> Response:
@@ -123,16 +143,10 @@ async def share_predict(
     loader: ModelLoaderDep,
     window: SlidingWindow = Depends(share_window),
 ) -> Response:
-    try:
-        link, version = share_links.verify(workspace, token)
-    except LinkRefused as exc:
-        return _refused(request, exc)
-    reviewer = _reviewer(request, link)
-    if reviewer is None:
-        return RedirectResponse(f"/share/{token}", status_code=303)
-    limited = _over_limit(request, window, link)
-    if limited is not None:
-        return limited
+    visit = _scoring_visit(request, workspace, token, window)
+    if isinstance(visit, Response):
+        return visit
+    _link, version, reviewer = visit
     model = loader.load(version)
     values = form_values(model.inputs, await request.form())
     partial = request.headers.get("hx-request") == "true"
@@ -155,16 +169,10 @@ async def share_feedback(
     loader: ModelLoaderDep,
     window: SlidingWindow = Depends(share_window),
 ) -> Response:
-    try:
-        link, version = share_links.verify(workspace, token)
-    except LinkRefused as exc:
-        return _refused(request, exc)
-    reviewer = _reviewer(request, link)
-    if reviewer is None:
-        return RedirectResponse(f"/share/{token}", status_code=303)
-    limited = _over_limit(request, window, link)
-    if limited is not None:
-        return limited
+    visit = _scoring_visit(request, workspace, token, window)
+    if isinstance(visit, Response):
+        return visit
+    link, version, reviewer = visit
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     partial = request.headers.get("hx-request") == "true"
     model = loader.load(version)
