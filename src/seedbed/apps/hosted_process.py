@@ -22,7 +22,7 @@ import httpx
 
 from seedbed.auth import tokens
 from seedbed.auth.users import User
-from seedbed.compute import confine
+from seedbed.compute import confine, confinement
 from seedbed.compute.executor import inherited_environment
 from seedbed.errors import Invalid, NotFound, SeedbedError
 from seedbed.notebooks.jupyter import free_port
@@ -99,13 +99,7 @@ class AppProcess:
         """The Landlock rules of the app (compute.confine), as a file; None when it runs
         unconfined. Like a job, it reads the workspace's code but not its internals (the
         metadata DB, warehouse, artifacts, keys): its data comes through its token."""
-        choice = self.workspace.settings.compute.confine
-        if choice == "off" or not confine.available():
-            if choice == "on":
-                raise Invalid(
-                    'compute.confine = "on", but this kernel has no Landlock: set it to '
-                    '"auto" or "off".'
-                )
+        if not confinement.wanted(self.workspace):
             return None
         workspace = self.workspace
         readable = [workspace.lib_dir, workspace.features_dir, self.folder]

@@ -77,19 +77,9 @@ class JobService:
 
     def confined(self) -> bool:
         """Whether local jobs run under Landlock (settings compute.confine)."""
-        from seedbed.compute import confine
+        from seedbed.compute import confinement
 
-        choice = self.workspace.settings.compute.confine
-        if self.executor.backend != "local" or choice == "off":
-            return False
-        if confine.available():
-            return True
-        if choice == "on":
-            raise Invalid(
-                'compute.confine = "on", but this kernel has no Landlock (Linux 5.13 or '
-                'later with landlock in its LSM list): set it to "auto" or "off".'
-            )
-        return False
+        return self.executor.backend == "local" and confinement.wanted(self.workspace)
 
     def ensure_started(self) -> None:
         """Start on first use (the server starts it at once, to reconcile)."""

@@ -33,7 +33,7 @@ import httpx
 
 from seedbed.auth import tokens
 from seedbed.auth.users import User
-from seedbed.compute import confine
+from seedbed.compute import confine, confinement
 from seedbed.compute.executor import inherited_environment
 from seedbed.errors import Conflict, Invalid, NotFound, SeedbedError
 from seedbed.notebooks import environments as envs
@@ -190,13 +190,7 @@ class _Lab:
         """The Landlock rules of this user's kernels (compute.confine), as a file; None when
         kernels run unconfined. Kernels read what jobs read, and write the notebooks
         folder (where notebooks save their files) and a home of their own."""
-        choice = self.workspace.settings.compute.confine
-        if choice == "off" or not confine.available():
-            if choice == "on":
-                raise Invalid(
-                    'compute.confine = "on", but this kernel has no Landlock: set it to '
-                    '"auto" or "off".'
-                )
+        if not confinement.wanted(self.workspace):
             return None
         workspace = self.workspace
         readable = [
