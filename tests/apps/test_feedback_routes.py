@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from auth_sessions import page_csrf, token_for
 from conftest import api_client
+from demo_rows import DEMO_FORM
 from registry_models import log_small_model
 from seedbed.auth.tokens import ensure_admin_token
 from seedbed.cli import app as cli_app
@@ -29,18 +30,7 @@ from seedbed.web.server import bind
 from seedbed.workspace import Workspace
 
 DEMO = "/ui/models/flight-delay/versions/champion/demo"
-ROW = {
-    "carrier": "UA",
-    "origin": "EWR",
-    "month": "12",
-    "weekday": "5",
-    "sched_hour": "18",
-    "distance": "1000",
-    "temp": "30",
-    "wind_speed": "20",
-    "precip": "0.1",
-    "visib": "2",
-}
+ROW = DEMO_FORM
 SCRIPT = "<script>alert('fb')</script> really?"
 
 

@@ -33,19 +33,9 @@ def test_demo_form_predicts(demo_workspace: Workspace) -> None:
 
     with api_client(demo_workspace, authenticated=False) as browser:
         csrf = logged_in(demo_workspace, browser)
-        form = {
-            "csrf_token": csrf,
-            "carrier": "UA",
-            "origin": "EWR",
-            "month": "12",
-            "weekday": "5",
-            "sched_hour": "18",
-            "distance": "1000",
-            "temp": "30",
-            "wind_speed": "20",
-            "precip": "0.1",
-            "visib": "2",
-        }
+        from demo_rows import DEMO_FORM
+
+        form = {"csrf_token": csrf, **DEMO_FORM}
         answer = browser.post(DEMO, data=form, headers={"hx-request": "true"})
         assert answer.status_code == 200 and "Prediction:" in answer.text
         assert answer.text.count("%</td>") == 2  # both class probabilities

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from conftest import api_client
+from demo_rows import DEMO_FORM
 from seedbed.apps import feedback, share_links
 from seedbed.apps.tables import share_links as share_links_table
 from seedbed.auth import audit, tokens, users
@@ -17,18 +18,7 @@ from seedbed.errors import Invalid
 from seedbed.workspace import Workspace
 
 API = "/api/v1/models/flight-delay/share-links"
-ROW = {
-    "carrier": "UA",
-    "origin": "EWR",
-    "month": "12",
-    "weekday": "5",
-    "sched_hour": "18",
-    "distance": "1000",
-    "temp": "30",
-    "wind_speed": "20",
-    "precip": "0.1",
-    "visib": "2",
-}
+ROW = DEMO_FORM
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
