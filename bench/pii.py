@@ -450,7 +450,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=2000, help="rows per labelled column")
     parser.add_argument("--big-rows", type=int, default=1_000_000)
     parser.add_argument("--no-presidio", action="store_true")
+    parser.add_argument("--seed", type=int, default=SEED, help="another labelled set")
     args = parser.parse_args()
+    globals()["SEED"] = args.seed
     rng = random.Random(SEED)
     print(f"{platform.node()} · {platform.processor() or platform.machine()} · "
           f"{os.cpu_count()} CPUs · load {os.getloadavg()[0]:.2f} · {dt.date.today()}")  # fmt: skip

