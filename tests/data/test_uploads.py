@@ -257,3 +257,26 @@ def test_time_zone_timestamps(client: TestClient) -> None:
     )
     assert staged["columns"][0]["type"] == "TIMESTAMP WITH TIME ZONE"
     assert staged["preview"][0][0].startswith("2013-01-01")
+
+
+def test_quoted_fields_beyond_the_sniffed_rows(
+    client: TestClient, local_workspace: Workspace
+) -> None:
+    # the sniffer sees no quotes in its sample; a quoted comma further down still reads
+    rows = "".join(f"{i},plain {i},{i / 2}\n" for i in range(30_000))
+    body = f'id,name,score\n{rows}30000,"Smith, John",1.5\n30001,"say ""hi""",2\n'.encode()
+    published = upload(client, "late_quotes.csv", body, name="late_quotes")
+    assert published["version"]["rows"] == 30_002
+    from seedbed.data.datasets import get_version, sample
+
+    version = get_version(local_workspace, "late_quotes")
+    tail = sample(local_workspace, version, rows=30_002).to_pandas().tail(2)
+    assert tail["name"].tolist() == ["Smith, John", 'say "hi"']
+    assert tail["score"].tolist() == [1.5, 2.0]
+
+
+def test_day_first_dates_are_read_as_dates(client: TestClient) -> None:
+    staged = stage(client, "days.csv", b"day,n\n31/01/2024,1\n29/02/2024,2\n")
+    assert [c["type"] for c in staged["columns"]] == ["DATE", "BIGINT"]
+    published = client.post(f"/api/v1/uploads/{staged['id']}/publish", json={"name": "days"})
+    assert published.status_code == 201, published.text

@@ -27,6 +27,7 @@ from seedbed.data.datasets import DatasetVersion, check_name, publish_parquet
 from seedbed.errors import Invalid, NotFound, TooLarge
 from seedbed.workspace import Workspace
 
+SNIFF_ROWS = 20480
 TYPES = ("VARCHAR", "BIGINT", "DOUBLE", "BOOLEAN", "DATE", "TIMESTAMP", "TIME", "DECIMAL(18,3)")
 PREVIEW_ROWS = 20
 STAGE_TTL_S = 24 * 3600
@@ -44,9 +45,11 @@ class StagedUpload:
     filename: str
     format: str
     size_bytes: int
-    sha256: str
     encoding: str | None = None
     delimiter: str | None = None
+    # CSV/TSV: the rest of the layout DuckDB's sniffer found (quote, escape, line ends,
+    # date formats), so the preview and the publish read the file without sniffing again
+    dialect: dict[str, str] = field(default_factory=dict)
     columns: list[UploadColumn] = field(default_factory=list)
     preview: list[list[Any]] = field(default_factory=list)
 
@@ -65,10 +68,49 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _connect() -> duckdb.DuckDBPyConnection:
+    connection = duckdb.connect()
+    connection.execute("set enable_progress_bar = false")  # no bars in the server's log
+    return connection
+
+
+def _text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _sniff_csv(staged: StagedUpload, path: Path) -> None:
+    """Sniff the CSV layout and column types once with DuckDB. A file whose sample has no
+    quotes still reads quoted fields further down: the quote falls back to RFC 4180's."""
+    with _connect() as connection:
+        try:
+            cursor = connection.execute(
+                f"select * from sniff_csv('{_literal(path)}', {_csv_options(staged)}, "
+                f"sample_size={SNIFF_ROWS})"
+            )
+            names = [d[0] for d in cursor.description]
+            found = dict(zip(names, cursor.fetchone() or (), strict=True))
+        except duckdb.Error as exc:
+            raise _explain(exc, staged, path) from None
+    quote, escape = (_sniffed(found.get(k)) for k in ("Quote", "Escape"))
+    dialect = {"quote": quote or '"', "escape": escape or quote or '"'}
+    dialect["new_line"] = _sniffed(found.get("NewLineDelimiter")) or "\\n"
+    if comment := _sniffed(found.get("Comment")):
+        dialect["comment"] = comment
+    for key, option in (("DateFormat", "dateformat"), ("TimestampFormat", "timestampformat")):
+        if value := _sniffed(found.get(key)):
+            dialect[option] = value
+    staged.dialect = dialect
+    staged.columns = [UploadColumn(str(c["name"]), str(c["type"])) for c in found["Columns"]]
+
+
+def _sniffed(value: Any) -> str:
+    return "" if value is None or value == "(empty)" else str(value)
+
+
 async def receive(
     workspace: Workspace, chunks: AsyncIterator[bytes], filename: str, expected: int | None
 ) -> StagedUpload:
-    """Stream an upload to the staging area, hashing it on the way; then detect and preview."""
+    """Stream an upload to the staging area; then detect and preview it."""
     fmt = detect.format_of(filename)
     limit = workspace.settings.upload_max_bytes
     if expected is not None and expected > limit:
@@ -80,11 +122,10 @@ async def receive(
     folder = _staging(workspace) / upload_id
     folder.mkdir()
     target = folder / f"source{Path(filename).suffix.lower()}"
-    digest = hashlib.sha256()
     size = 0
     try:
         with target.open("wb") as handle:
-            writer = _BlockWriter(handle, digest)
+            writer = _BlockWriter(handle)
             try:
                 async for chunk in chunks:
                     size += len(chunk)
@@ -101,9 +142,7 @@ async def receive(
                 f"The upload of {filename!r} was cut off: {size:,} of {expected:,} "
                 "bytes arrived. Upload the file again."
             )
-        staged = StagedUpload(
-            id=upload_id, filename=filename, format=fmt, size_bytes=size, sha256=digest.hexdigest()
-        )
+        staged = StagedUpload(id=upload_id, filename=filename, format=fmt, size_bytes=size)
         await anyio.to_thread.run_sync(inspect, staged, target)
         (folder / "upload.json").write_text(json.dumps(asdict(staged), default=str))
         return staged
@@ -113,20 +152,18 @@ async def receive(
 
 
 class _BlockWriter:
-    """Hashes and writes an upload in a worker thread, a few MB at a time, while the event
-    loop receives the next block: the two cores share the work instead of taking turns."""
+    """Writes an upload in a worker thread, a few MB at a time, while the event loop
+    receives the next block."""
 
     BLOCK = 4 * 1024 * 1024
 
-    def __init__(self, handle: Any, digest: Any) -> None:
+    def __init__(self, handle: Any) -> None:
         self.handle = handle
-        self.digest = digest
         self.parts: list[bytes] = []
         self.buffered = 0
         self.pending: Any = None
 
     def _write(self, block: bytes) -> None:
-        self.digest.update(block)  # hashlib releases the GIL on large inputs
         self.handle.write(block)
 
     async def add(self, chunk: bytes) -> None:
@@ -152,14 +189,24 @@ class _BlockWriter:
             self.pending = None
 
 
+def _csv_options(staged: StagedUpload) -> str:
+    delimiter = (staged.delimiter or ",").replace("'", "''")
+    return (
+        f"delim='{delimiter}', header=true, encoding='{staged.encoding}', skip=0, "
+        "strict_mode=true, null_padding=false"
+    )
+
+
 def _source_sql(staged: StagedUpload, path: Path) -> str:
-    if staged.format in ("csv", "tsv"):
-        delimiter = (staged.delimiter or ",").replace("'", "''")
+    if staged.format in ("csv", "tsv") and staged.dialect:
+        types = ", ".join(f"{_text(c.name)}: {_text(c.type)}" for c in staged.columns)
+        sniffed = "".join(f", {key}={_text(value)}" for key, value in staged.dialect.items())
         return (
-            f"read_csv('{_literal(path)}', delim='{delimiter}', header=true, "
-            f"encoding='{staged.encoding}', skip=0, strict_mode=true, null_padding=false, "
-            "sample_size=20480)"
+            f"read_csv('{_literal(path)}', auto_detect=false, {_csv_options(staged)}"
+            f"{sniffed}, columns={{{types}}})"
         )
+    if staged.format in ("csv", "tsv"):
+        return f"read_csv('{_literal(path)}', {_csv_options(staged)}, sample_size={SNIFF_ROWS})"
     if staged.format == "jsonl":
         return f"read_json('{_literal(path)}', format='newline_delimited')"
     return f"read_parquet('{_literal(path)}')"
@@ -179,10 +226,11 @@ def inspect(staged: StagedUpload, path: Path) -> None:
     if staged.format in ("csv", "tsv"):
         layout = detect.sniff_text(path, staged.filename, tab_separated=staged.format == "tsv")
         staged.encoding, staged.delimiter = layout.encoding, layout.delimiter
+        _sniff_csv(staged, path)
     elif staged.format == "excel":
         path = _excel_to_parquet(path, staged.filename)
     source = _source_sql(staged, path)
-    with duckdb.connect() as connection:
+    with _connect() as connection:
         try:
             relation = connection.sql(f"select * from {source}")
             names, types = relation.columns, [str(t) for t in relation.types]
@@ -262,7 +310,7 @@ def _first_bad_cast(
 ) -> Invalid | None:
     """The first value that does not fit a type the user chose, with its line and column."""
     header_lines = 1 if staged.format in ("csv", "tsv", "excel") else 0
-    with duckdb.connect() as connection:
+    with _connect() as connection:
         for original, wanted in zip(staged.columns, chosen, strict=True):
             if original.type == wanted.type:
                 continue
@@ -282,6 +330,17 @@ def _first_bad_cast(
     return None
 
 
+def _file_hash(path: Path) -> str:
+    """The content hash of a published file. Hashing the Parquet rather than the upload
+    costs a twentieth (it is that much smaller), and DuckDB writes the same rows, names
+    and types to the same bytes: the same file uploaded twice adds no version."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def get_staged(workspace: Workspace, upload_id: str) -> StagedUpload:
     if not re.fullmatch(r"[0-9a-f]{32}", upload_id):
         raise NotFound(f"No staged upload {upload_id!r}.")
@@ -293,7 +352,8 @@ def get_staged(workspace: Workspace, upload_id: str) -> StagedUpload:
         )
     data = json.loads(meta.read_text())
     data["columns"] = [UploadColumn(**c) for c in data["columns"]]
-    return StagedUpload(**data)
+    known = set(StagedUpload.__dataclass_fields__)
+    return StagedUpload(**{k: v for k, v in data.items() if k in known})
 
 
 def discard(workspace: Workspace, upload_id: str) -> None:
@@ -362,7 +422,7 @@ def publish(
     )
     source = _source_sql(staged, source_path)
     try:
-        with duckdb.connect() as connection:
+        with _connect() as connection:
             connection.sql(
                 f"copy (select {select_list} from {source}) to '{_literal(output)}' "
                 "(format parquet, compression zstd)"
@@ -371,8 +431,7 @@ def publish(
         output.unlink(missing_ok=True)
         bad_cast = _first_bad_cast(staged, chosen, source) if "Conversion" in str(exc) else None
         raise (bad_cast or _explain(exc, staged, source_path)) from None
-    spec = json.dumps([asdict(c) for c in chosen])
-    content_hash = hashlib.sha256(f"{staged.sha256}|{spec}".encode()).hexdigest()
+    content_hash = _file_hash(output)
     try:
         result = publish_parquet(
             workspace,
