@@ -232,9 +232,9 @@ def inspect(staged: StagedUpload, path: Path) -> None:
     source = _source_sql(staged, path)
     with _connect() as connection:
         try:
-            relation = connection.sql(f"select * from {source}")
+            relation = connection.sql(f"select * from {source} limit {PREVIEW_ROWS}")
             names, types = relation.columns, [str(t) for t in relation.types]
-            rows = connection.sql(f"select * from {source} limit {PREVIEW_ROWS}").fetchall()
+            rows = relation.fetchall()
         except duckdb.Error as exc:
             raise _explain(exc, staged, path) from None
     if staged.format != "csv" and staged.format != "tsv":

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Table, and_, or_
 from sqlalchemy.engine import Connection
@@ -25,9 +25,10 @@ class MetricPoint:
     timestamp: int
 
 
-@dataclass(frozen=True)
-class LoggedMetric:
-    """One point to log, as log_batch takes it."""
+class LoggedMetric(NamedTuple):
+    """One point to log, as log_batch takes it (any tuple in this order will do: the MLflow
+    API passes plain ones, since a thousand-point batch would spend more making objects
+    than storing them)."""
 
     key: str
     value: float
@@ -44,28 +45,28 @@ def check_key(kind: str, key: str) -> None:
 POINT_COLUMNS = ("run_id", "key", "value", "is_nan", "step", "timestamp")
 
 
-def metric_rows(run_id: str, points: Iterable[LoggedMetric]) -> list[tuple[Any, ...]]:
+def metric_rows(run_id: str, points: Iterable[tuple[str, Any, Any, Any]]) -> list[tuple[Any, ...]]:
     # Tuples, not dicts: a batch holds thousands of points and goes straight to the driver.
     stamp = now_ms()
     rows = []
     checked: set[str] = set()
-    for point in points:
-        if point.key not in checked:
-            check_key("Metric", point.key)
-            checked.add(point.key)
+    for key, value, given_step, given_time in points:
+        if key not in checked:
+            check_key("Metric", key)
+            checked.add(key)
         try:
-            number = float(point.value)
+            number = float(value)
         except (TypeError, ValueError) as exc:
-            raise Invalid(f"Metric {point.key!r} must be a number, got {point.value!r}.") from exc
+            raise Invalid(f"Metric {key!r} must be a number, got {value!r}.") from exc
         is_nan = number != number
-        step = int(point.step)
-        timestamp = point.timestamp if point.timestamp is not None else stamp
+        step = int(given_step)
+        timestamp = given_time if given_time is not None else stamp
         if not (INT64_MIN <= step <= INT64_MAX and INT64_MIN <= timestamp <= INT64_MAX):
             raise Invalid(
-                f"Metric {point.key!r}: step and timestamp must fit in 64 bits, "
+                f"Metric {key!r}: step and timestamp must fit in 64 bits, "
                 f"got step {step} and timestamp {timestamp}."
             )
-        rows.append((run_id, point.key, 0.0 if is_nan else number, is_nan, step, timestamp))
+        rows.append((run_id, key, 0.0 if is_nan else number, is_nan, step, timestamp))
     return rows
 
 

@@ -371,7 +371,9 @@ async def log_batch(
     # A metric with a model_id is log_model copying the run's own points to the logged model;
     # seedbed keeps no per-model metrics, and storing the copy would double the run's history.
     metrics = [
-        LoggedMetric(m.key, m.value, m.step, m.timestamp) for m in body.metrics if not m.model_id
+        (m["key"], m["value"], m.get("step", 0), m.get("timestamp"))
+        for m in body.metrics
+        if not m.get("model_id")
     ]
     tags = _tags(body.tags)
     items = len(metrics) + len(params) + len(tags)

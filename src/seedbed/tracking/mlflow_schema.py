@@ -8,9 +8,10 @@ a non-finite double is the string "NaN", "Infinity" or "-Infinity".
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any
+from typing import Annotated, Any, NotRequired
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, with_config
+from typing_extensions import TypedDict
 
 from seedbed.errors import SeedbedError
 from seedbed.tracking.experiments import Experiment
@@ -169,8 +170,20 @@ class LogMetric(RunRef, MetricIn):
     pass
 
 
+@with_config(ConfigDict(extra="ignore"))
+class MetricItem(TypedDict):
+    """A log-batch metric: MetricIn's fields, read into a dict, which pydantic makes in
+    half the time of a model (a batch holds up to a thousand)."""
+
+    key: str
+    value: float
+    timestamp: NotRequired[int | None]
+    step: NotRequired[int]
+    model_id: NotRequired[str | None]
+
+
 class LogBatch(RunRef):
-    metrics: list[MetricIn] = []
+    metrics: list[MetricItem] = []
     params: list[KeyValue] = []
     tags: list[KeyValue] = []
 

@@ -185,7 +185,7 @@ def set_tags(workspace: Workspace, run_id: str, tags: Mapping[str, Any]) -> None
 def log_batch(
     workspace: Workspace,
     run_id: str,
-    metrics: Sequence[LoggedMetric] = (),
+    metrics: Sequence[tuple[str, Any, Any, Any]] = (),
     params: Mapping[str, Any] | None = None,
     tags: Mapping[str, Any] | None = None,
 ) -> None:
