@@ -6,6 +6,7 @@ import functools
 import importlib
 import time
 from collections.abc import Callable, Sequence
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +75,7 @@ def insert_many(
     per_statement = max(1, min(1000, _MAX_PARAMETERS // len(columns)))
     for start in range(0, len(rows), per_statement):
         part = rows[start : start + per_statement]
-        flat = tuple(value for row in part for value in row)
+        flat = tuple(chain.from_iterable(part))
         connection.exec_driver_sql(head + ", ".join([one] * len(part)), flat)
 
 
