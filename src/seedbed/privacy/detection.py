@@ -52,6 +52,7 @@ PLACEHOLDERS = ["", "-", "--", "?", "n/a", "na", "none", "null", "nil", "unknown
 # Types whose check is a checksum that one random digit run in ten passes: when most
 # values have the shape but fail the check, the column holds numbers, not identifiers.
 _CHECKSUMMED = frozenset({"uk_nhs", "payment_card", "iban"})
+_SEVEN_DIGITS = 1_000_000
 _DIGIT_TYPES = frozenset({"payment_card", "uk_nhs", "us_ssn", "phone"})
 _FORMAT_STRENGTH = {
     "email": 0.0,
@@ -242,8 +243,12 @@ def classify_column(
             if birth:
                 found["date_of_birth"] = _Found(birth)
     elif pa.types.is_integer(kind):
-        values = values.drop_null().cast(pa.string())
-        found = _pattern_hits(values, evidence, True, random.Random(seed))
+        values = values.drop_null()
+        bounds = pc.min_max(values).as_py() if len(values) else {"min": 0, "max": 0}
+        values = values.cast(pa.string())
+        # every digit type has 7 digits or more: small numbers (years, counts) are none
+        if max(abs(bounds["min"] or 0), abs(bounds["max"] or 0)) >= _SEVEN_DIGITS:
+            found = _pattern_hits(values, evidence, True, random.Random(seed))
     elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
         values = _clean_text(values)
         if len(values):
