@@ -141,6 +141,31 @@ def test_a_disabled_users_session_ends_at_once(
     assert browser_client.get("/api/v1/tables").status_code == 401
 
 
+def test_a_removed_users_session_is_not_handed_to_the_next_user(
+    local_workspace: Workspace, browser_client: TestClient
+) -> None:
+    ada = users.create_user(local_workspace, "ada", role="viewer", password="pass word 1")
+    password_login(browser_client, "ada", "pass word 1")
+    users.remove_user(local_workspace, "ada")
+    # SQLite hands a removed row's id to the next insert: the old cookie names that id
+    eve = users.create_user(local_workspace, "eve", role="admin", password="pass word 2")
+    assert eve.id == ada.id
+    assert browser_client.get("/ui/").status_code == 303  # back to the login page
+    assert browser_client.get("/ui/admin").status_code in (303, 401)
+
+
+def test_a_new_password_ends_the_users_sessions(
+    local_workspace: Workspace, browser_client: TestClient
+) -> None:
+    users.create_user(local_workspace, "ada", role="viewer", password="pass word 1")
+    password_login(browser_client, "ada", "pass word 1")
+    assert browser_client.get("/ui/").status_code == 200
+    users.set_password(local_workspace, "ada", "pass word 2")
+    assert browser_client.get("/ui/").status_code == 303
+    password_login(browser_client, "ada", "pass word 2")
+    assert browser_client.get("/ui/").status_code == 200
+
+
 def test_admin_tokens_page_shows_a_new_token_once_and_revokes(
     local_workspace: Workspace, browser_client: TestClient
 ) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -124,6 +126,34 @@ def get_user(workspace: Workspace, user_id: int) -> User:
     if row is None:
         raise NotFound(f"No active user with id {user_id}.")
     return _user(row)
+
+
+def session_user(workspace: Workspace, user_id: int, stamp: str) -> User | None:
+    """The active user a browser session names, while the session is still theirs: the stamp
+    changes with their password, and a new user who is given a removed user's id has
+    another (so neither an old session nor a removed user's outlives the change)."""
+    with workspace.engine.connect() as connection:
+        row = connection.execute(
+            select(users).where(users.c.id == user_id, users.c.disabled.is_(False))
+        ).first()
+    if row is None or not hmac.compare_digest(_stamp(row), stamp):
+        return None
+    return _user(row)
+
+
+def session_stamp(workspace: Workspace, user_id: int) -> str:
+    """What a new browser session of this user keeps beside their id (see session_user)."""
+    with workspace.engine.connect() as connection:
+        row = connection.execute(select(users).where(users.c.id == user_id)).first()
+    if row is None:
+        raise NotFound(f"No user with id {user_id}.")
+    return _stamp(row)
+
+
+def _stamp(row: Any) -> str:
+    values = row._mapping
+    text = f"{values['id']}|{values['username']}|{values['created_at']}|{values['password_hash']}"
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def get_user_by_name(workspace: Workspace, username: str) -> User:

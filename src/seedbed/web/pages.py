@@ -9,14 +9,14 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
 
-from seedbed.auth import audit, tokens
+from seedbed.auth import audit, tokens, users
 from seedbed.auth.login import password_login
 from seedbed.errors import Forbidden, SeedbedError
 from seedbed.registry.models import list_models
 from seedbed.tracking.experiments import list_experiments
 from seedbed.web.csrf import token_matches
 from seedbed.web.deps import CsrfChecked, CurrentUser, LoginThrottleDep, WorkspaceDep
-from seedbed.web.security import SESSION_USER
+from seedbed.web.security import SESSION_STAMP, SESSION_USER
 from seedbed.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -55,10 +55,13 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
-def _start_session(request: Request, user_id: int, target: str) -> Response:
+def _start_session(
+    request: Request, workspace: WorkspaceDep, user_id: int, target: str
+) -> Response:
     # A fresh session (and CSRF token) at login, so a cookie planted before it is worth nothing.
     request.session.clear()
     request.session[SESSION_USER] = user_id
+    request.session[SESSION_STAMP] = users.session_stamp(workspace, user_id)
     return RedirectResponse(_safe_next(target), status_code=303)
 
 
@@ -74,7 +77,7 @@ def _log_in(request: Request, workspace: WorkspaceDep, token: str, target: str) 
             error="That token is not valid (mistyped, revoked or expired).",
         )
     audit.record(workspace, user.username, "user.login", method="token")
-    return _start_session(request, user.id, target)
+    return _start_session(request, workspace, user.id, target)
 
 
 @router.get("/login")
@@ -114,7 +117,7 @@ async def login_form(
             username=username,
             error=str(exc),
         )
-    return _start_session(request, user.id, next)
+    return _start_session(request, workspace, user.id, next)
 
 
 @router.post("/logout", dependencies=[CsrfChecked])

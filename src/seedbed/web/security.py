@@ -10,7 +10,6 @@ from urllib.parse import quote, urlsplit
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from seedbed.auth import tokens, users
-from seedbed.errors import NotFound
 from seedbed.web.csrf import HEADER, SESSION_KEY
 from seedbed.workspace import Workspace
 
@@ -20,6 +19,7 @@ PUBLIC_PATHS = ("/health", "/version", "/login", "/favicon.ico")
 PUBLIC_PREFIXES = ("/static/", "/vendor/", "/share/")
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 SESSION_USER = "user_id"
+SESSION_STAMP = "stamp"  # users.session_stamp: ends the session when the user changes
 
 HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -165,12 +165,14 @@ class AuthMiddleware:
         authorization = headers.get("authorization", "")
         if authorization.lower().startswith("bearer "):
             return tokens.authenticate(self.workspace, authorization[7:].strip()), False
-        user_id = scope.get("session", {}).get(SESSION_USER)
+        session = scope.get("session", {})
+        user_id, stamp = session.get(SESSION_USER), session.get(SESSION_STAMP)
         if isinstance(user_id, int):
-            try:
-                return users.get_user(self.workspace, user_id), True
-            except NotFound:
-                scope["session"].pop(SESSION_USER, None)
+            user = users.session_user(self.workspace, user_id, str(stamp or ""))
+            if user is not None:
+                return user, True
+            session.pop(SESSION_USER, None)
+            session.pop(SESSION_STAMP, None)
         return None, False
 
 
