@@ -19,6 +19,8 @@ from auth_sessions import page_csrf, token_for
 from conftest import api_client
 from demo_rows import DEMO_FORM
 from registry_models import log_small_model
+from seedbed.auth import audit
+from seedbed.auth.audit import AuditFilter
 from seedbed.auth.tokens import ensure_admin_token
 from seedbed.cli import app as cli_app
 from seedbed.data.datasets import record_run_input
@@ -162,6 +164,8 @@ def test_api_page_export_and_lineage(local_workspace: Workspace, small: TestClie
     )
     again = small.post("/api/v1/models/small/feedback/export", json={"name": "small-feedback"})
     assert again.json()["created"] is False and again.json()["version"]["version"] == 1
+    exports = audit.search(local_workspace, AuditFilter(action_prefix="feedback.export"))
+    assert [(e.target, e.detail["dataset"]) for e in exports] == [("small", "small-feedback/1")]
 
     run = start_run(local_workspace, create_experiment(local_workspace, "retrain").id)
     record_run_input(local_workspace, run.id, "small-feedback", 1)

@@ -105,3 +105,20 @@ def test_the_database_refuses_to_change_or_delete_events(workspace: Workspace) -
         ):
             connection.execute(text("TRUNCATE audit_events"))
     assert [e.action for e in audit.recent(workspace)] == ["user.login"]
+
+
+def test_alias_moves_are_audited_with_who_and_which_version(workspace: Workspace) -> None:
+    from registry_models import log_small_model
+    from seedbed.registry import models
+
+    run = log_small_model(workspace)
+    models.register_version(workspace, "churn", run.id, user="ada")
+    models.register_version(workspace, "churn", run.id, user="ada")
+    models.set_alias(workspace, "churn", "champion", 1, user="ada")
+    models.set_alias(workspace, "churn", "champion", 2, user="bo")
+    found = audit.search(workspace, AuditFilter(action_prefix="model.alias"))
+    moves = [e for e in found if e.action == "model.alias"]
+    assert [(e.username, e.target, e.detail["version"]) for e in moves] == [
+        ("bo", "churn@champion", 2),
+        ("ada", "churn@champion", 1),
+    ]
