@@ -248,3 +248,51 @@ def test_script_in_a_model_name_is_refused_and_echoed_escaped(
     assert page.status_code == 404
     assert evil not in page.text
     assert escaped(evil) in page.text
+
+
+@pytest.mark.parametrize("evil", [SCRIPT, IMG])
+def test_script_in_a_dataset_name_is_refused_and_echoed_escaped(
+    client: TestClient, evil: str
+) -> None:
+    staged = client.post("/api/v1/uploads", params={"filename": "a.csv"}, content=b"a\n1\n")
+    published = client.post(f"/api/v1/uploads/{staged.json()['id']}/publish", json={"name": evil})
+    assert published.status_code == 400
+    assert published.headers["content-type"].startswith("application/json")
+    assert "is not allowed" in published.json()["error"]["message"]
+    assert client.get("/api/v1/datasets").json() == []
+    page = client.get(f"/ui/data/datasets/{quote(evil, safe='')}")
+    assert page.status_code == 404
+    assert evil not in page.text
+
+
+# -- paths in listings and forms ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", BAD_PATHS)
+def test_run_artifact_listings_stay_in_the_store(client: TestClient, path: str) -> None:
+    run = _run(client)
+    assert client.put(f"/api/v1/runs/{run}/artifacts/ok.txt", content=b"fine").status_code == 201
+    listed = client.get(f"/api/v1/runs/{run}/artifacts", params={"path": path})
+    assert listed.status_code in (400, 404), (path, listed.status_code, listed.text)
+    page = client.get(f"/ui/runs/{run}/artifacts", params={"path": path})
+    assert page.status_code in (400, 404), (path, page.status_code)
+
+
+@pytest.mark.parametrize(
+    "path", ["../secret.ipynb", "/etc/passwd", "..%2f..%2fetc%2fpasswd", "a/../../x.ipynb"]
+)
+def test_notebook_paths_stay_in_the_notebooks_folder(
+    local_workspace: Workspace, browser_client: TestClient, path: str
+) -> None:
+    from auth_sessions import password_login
+    from seedbed.auth import users
+
+    users.create_user(local_workspace, "ed", role="editor", password="pass word 1")
+    csrf = password_login(browser_client, "ed", "pass word 1")
+    opened = browser_client.post(
+        "/ui/notebooks/open", data={"path": path, "csrf_token": csrf}, follow_redirects=False
+    )
+    assert opened.status_code in (400, 404), (path, opened.status_code)
+    viewed = browser_client.get(f"/ui/notebooks/view/{path}", follow_redirects=False)
+    assert viewed.status_code in (400, 404), (path, viewed.status_code)
+    assert "root:" not in viewed.text
