@@ -102,3 +102,37 @@ def test_policies_uploads_and_reviews_through_the_server(
         e["detail"].get("purpose") for e in events if e["action"] == "dataset.read_restricted"
     }
     assert "sql" in purposes
+
+
+def test_a_job_reads_with_the_identity_of_its_submitter(
+    server: SeedbedServer, tmp_path: Path
+) -> None:
+    admin = {"SEEDBED_URL": server.url, "SEEDBED_TOKEN": server.token}
+    cards = tmp_path / "cards.csv"
+    rows = [f"{i},4111 1111 1111 1111,{i * 3}" for i in range(20)]
+    cards.write_text("id,card,spend\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    uploaded = run("data", "upload", str(cards), "--name", "job-cards", "--json", env=admin)
+    assert uploaded.returncode == 0, uploaded.stderr
+    made = run("users", "add", "jo", "--role", "editor", "--no-password", env=admin)
+    assert made.returncode == 0, made.stderr
+    token = json.loads(run("users", "token", "create", "jo", "--json", env=admin).stdout)[0]
+    jo = {"SEEDBED_URL": server.url, "SEEDBED_TOKEN": token["token"]}
+    reader = tmp_path / "reader.py"
+    reader.write_text(
+        "import warnings\n"
+        "import seedbed as sb\n"
+        "warnings.simplefilter('ignore')\n"
+        "with sb.connect() as ws:\n"
+        "    print('ME=' + ws.request('GET', '/api/v1/me').json()['username'])\n"
+        "    print('COLUMNS=' + ','.join(ws.datasets.read('job-cards').columns))\n",
+        encoding="utf-8",
+    )
+    seen = {}
+    for who, env in (("jo", jo), ("admin", admin)):
+        done = run("jobs", "submit", str(reader), "--wait", "--json", env=env)
+        assert done.returncode == 0, (done.stdout, done.stderr)
+        log = done.stderr  # with --json the job's log goes to stderr
+        seen[who] = (log.split("ME=", 1)[1].split()[0], log.split("COLUMNS=", 1)[1].split()[0])
+    # jo has no pii permission: inside his job, as outside, the card column is withheld
+    assert seen["jo"] == ("jo", "id,spend")
+    assert seen["admin"][1] == "id,card,spend"
