@@ -1,4 +1,8 @@
-"""Quality checks of datasets: stored per dataset, run on every new version, results kept."""
+"""Quality checks of datasets: stored per dataset, run on every new version, results kept.
+
+Results quote data in their `sample` and in some `observed` entries; `shown_to` leaves those
+out for readers who may not see the checked columns, by the rule of `privacy.access`.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +15,15 @@ from pydantic import TypeAdapter
 from sqlalchemy import select
 
 from seedbed.auth import audit
+from seedbed.auth.users import User
 from seedbed.data import datasets
+from seedbed.data.datasets import DatasetVersion
 from seedbed.data.quality import Check, CheckResult, run_checks, summarise, validate_checks
+from seedbed.data.quality_sql import VALUE_KEYS
 from seedbed.data.tables import quality_checks, quality_results
 from seedbed.db import now_ms
+from seedbed.errors import Forbidden
+from seedbed.privacy import access
 from seedbed.workspace import Workspace
 
 _check = TypeAdapter(Check)
@@ -125,4 +134,55 @@ def results_for(workspace: Workspace, name: str, version: int) -> list[CheckResu
             .scalars()
             .all()
         )
-    return [CheckResult.model_validate_json(text) for text in stored]
+    return [_from_storage(text) for text in stored]
+
+
+def _from_storage(text: str) -> CheckResult:
+    result = CheckResult.model_validate_json(text)
+    if "columns" in result.model_fields_set:
+        return result
+    # Stored before messages left values out (and before results named their columns): the
+    # message may quote values, so it is replaced until the checks run again; with no columns
+    # named, the values are withheld as if the check had read every column.
+    state = "passed" if result.passed else "could not run" if result.errored else "failed"
+    counted = f": {result.failing_rows} of {result.total_rows} rows" if result.failing_rows else ""
+    message = f"{state}{counted}; run the checks again for the details"
+    return result.model_copy(update={"message": message})
+
+
+def shown_to(
+    workspace: Workspace, user: User | None, version: DatasetVersion, results: list[CheckResult]
+) -> list[CheckResult]:
+    """The results of checks on `version` as `user` may see them (see `withhold`)."""
+    if not any(_quotes_data(result) for result in results):
+        return results  # nothing to withhold, and no read of restricted data to audit
+    try:
+        granted: access.Access | None = access.check_read(workspace, user, version, "check results")
+    except Forbidden:
+        granted = None
+    return withhold(results, granted)
+
+
+def withhold(results: list[CheckResult], granted: access.Access | None) -> list[CheckResult]:
+    """Results without the values a reader may not see: `granted` is what `access.check_read`
+    gave them, None where it refused the version. Custom SQL may read any column, so its values
+    go whenever any column is withheld."""
+    shown = []
+    for result in results:
+        if granted is None:
+            hidden = True
+        elif result.columns is None:
+            hidden = bool(granted.withheld)
+        else:
+            hidden = not all(granted.keeps(column) for column in result.columns)
+        if hidden and _quotes_data(result):
+            observed = {k: v for k, v in result.observed.items() if k not in VALUE_KEYS}
+            result = result.model_copy(
+                update={"sample": [], "observed": observed, "withheld": True}
+            )
+        shown.append(result)
+    return shown
+
+
+def _quotes_data(result: CheckResult) -> bool:
+    return bool(result.sample) or not VALUE_KEYS.isdisjoint(result.observed)

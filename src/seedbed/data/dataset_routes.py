@@ -235,6 +235,9 @@ def api_set_checks(
         raise Invalid("Give the checks either as `checks` (a list) or as `yaml`, not both.")
     items: list[Any] = parse_checks_yaml(body.yaml) if body.yaml is not None else body.checks or []
     results = checks.set_checks(workspace, name, items, user.username)
+    if results:
+        latest = dataset_service.get_version(workspace, name)
+        results = checks.shown_to(workspace, user, latest, results)
     found = checks.get_checks(workspace, name)
     return ChecksAnswer(
         checks=[c.model_dump(exclude_none=True) for c in found],
@@ -247,8 +250,12 @@ def api_set_checks(
 def api_check_results(
     name: str, version: str, workspace: WorkspaceDep, user: CurrentUser
 ) -> list[CheckResult]:
-    """The results of the checks on one version."""
-    return checks.results_for(workspace, name, _version(workspace, name, version).version)
+    """The results of the checks on one version. Samples and observed values of restricted
+    data are left out (`withheld`) for users without the pii permission."""
+    found = _version(workspace, name, version)
+    return checks.shown_to(
+        workspace, user, found, checks.results_for(workspace, name, found.version)
+    )
 
 
 @router.post("/api/v1/datasets/{name}/versions/{version}/checks/run")
@@ -256,7 +263,10 @@ def api_run_checks(
     name: str, version: str, workspace: WorkspaceDep, user: EditorUser
 ) -> list[CheckResult]:
     """Run the checks on one version again (freshness changes with time)."""
-    return checks.run_for_version(workspace, name, _version(workspace, name, version).version)
+    found = _version(workspace, name, version)
+    return checks.shown_to(
+        workspace, user, found, checks.run_for_version(workspace, name, found.version)
+    )
 
 
 @router.get("/api/v1/datasets/{name}/versions/{version}/profile")

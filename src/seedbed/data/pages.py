@@ -94,7 +94,10 @@ def _dataset_page(
         columns=sample.column_names,
         rows=preview_rows(sample),
         lineage=dataset_lineage(workspace, name, current.version),
-        results=checks.results_for(workspace, name, current.version),
+        results=checks.withhold(
+            checks.results_for(workspace, name, current.version),
+            None if privacy.refusal else privacy.access,
+        ),
         pii=pii_scans.get_scan(workspace, current),
         checks_yaml=yaml_text if yaml_text is not None else dump_checks_yaml(defined),
         checks_error=error,

@@ -240,6 +240,14 @@ class CheckResult(BaseModel):
     message: str
     sample: list[Any] = Field(default_factory=list)
     errored: bool = False  # the check could not run (missing column, bad SQL), so it failed
+    columns: list[str] | None = Field(
+        None, description="The columns the check read; null for custom SQL, which may read any."
+    )
+    withheld: bool = Field(
+        False,
+        description="The sample and the observed values (min, max, latest, DuckDB's error) were "
+        "left out: they come from restricted data, and reading it needs the pii permission.",
+    )
 
 
 def validate_checks(items: Sequence[object], lines: Sequence[int | None] = ()) -> list[Check]:
@@ -385,9 +393,11 @@ def run_checks(
     results = []
     with quality_sql.Sandbox(parquet_path, custom_sql_timeout_s) as sandbox:
         for index, check in enumerate(checks):
-            found = problems.get(index) or measured.get(index) or {}
-            if isinstance(found, str):
-                outcome = quality_sql.could_not_run(found)
+            found = measured.get(index) or {}
+            if index in problems:
+                outcome = quality_sql.could_not_run(problems[index])
+            elif isinstance(found, str):
+                outcome = quality_sql.failed_on_data("the check could not run", found)
             elif isinstance(check, CustomSql):
                 outcome = sandbox.check(check.sql, total)
             elif isinstance(check, Unique):
@@ -402,6 +412,7 @@ def run_checks(
                     kind=check.kind,
                     severity=check.severity,
                     total_rows=total,
+                    columns=None if isinstance(check, CustomSql) else check.columns_used(),
                     **dataclasses.asdict(outcome),
                 )
             )

@@ -4,6 +4,9 @@ Nothing here knows the check models of `seedbed.data.quality`: a probe is a set 
 aggregates over the view `data`, and a reader turns their values into an `Outcome`. Every
 value travels as a query parameter; only identifiers, quoted by `quote_identifier`, and SQL
 written here are pasted into statements.
+
+Messages hold counts and the rule, never values of the data: those go in `sample` and in the
+`observed` entries named in `VALUE_KEYS`, which readers who may not see a column do not get.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import base64
 import datetime as dt
 import difflib
 import math
+import re
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +32,9 @@ _INTEGERS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT"}
 _NUMBERS = _FLOATS | _INTEGERS | {"U" + name for name in _INTEGERS}
 _MAX_TEXT = 200
 _NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+_ERROR_KIND = re.compile(r"[A-Za-z ]{1,40} Error")
+VALUE_KEYS = frozenset({"min", "max", "latest", "age_hours", "error"})
+"""`observed` entries that are values of the data, or DuckDB's message, which may quote them."""
 
 
 @dataclass(frozen=True)
@@ -42,8 +49,16 @@ class Outcome:
     errored: bool = False
 
 
-def could_not_run(message: str) -> Outcome:
-    return Outcome(False, None, message, errored=True)
+def could_not_run(message: str, error: str = "") -> Outcome:
+    """A check that failed to run; `error` is DuckDB's message, kept as `observed["error"]`."""
+    return Outcome(False, None, message, {"error": error} if error else {}, errored=True)
+
+
+def failed_on_data(what: str, error: str) -> Outcome:
+    """DuckDB failed while reading the rows; its message may quote a value ("Could not convert
+    string 'ada@example.org'"), so only its kind goes in the message."""
+    kind = error.split(":", 1)[0]
+    return could_not_run(f"{what} ({kind if _ERROR_KIND.fullmatch(kind) else 'error'})", error)
 
 
 def _counted(
@@ -145,11 +160,10 @@ def read_range(column: str, total: int, found: dict[str, Any], expected: str) ->
     sample = [jsonable(value) for value in values] + ([jsonable(math.nan)] if nans else [])
     low, high = jsonable(found["min"]), jsonable(found["max"])
     observed = {"min": low, "max": high} | ({"nans": nans} if "nans" in found else {})
-    seen = "no values" if low is None else f"observed {low} to {high}"
-    problem = f"have {column} out of range (expected {expected}; {seen}" + (
+    problem = f"have {column} out of range (expected {expected}" + (
         f"; {nans} NaN)" if nans else ")"
     )
-    holds = f"all values of {column} are {expected} ({seen})"
+    holds = f"all values of {column} are {expected}" + (" (no values)" if low is None else "")
     return _counted(failing, total, problem, holds, observed, sample)
 
 
@@ -220,8 +234,7 @@ def read_mismatches(
 ) -> Outcome:
     """Allowed values and regex: `found` counts the values that are `wrong`."""
     sample = [jsonable(value) for value in found["sample"] or []]
-    examples = ", e.g. " + ", ".join(repr(value) for value in sample) if sample else ""
-    problem = f"have a value in {column} that {wrong}{examples}"
+    problem = f"have a value in {column} that {wrong}"
     holds = f"every value in {column} {right}"
     return _counted(found["bad"], total, problem, holds, {key: found["bad"]}, sample)
 
@@ -240,10 +253,7 @@ def read_latest(
     age = (now if now.tzinfo else now.replace(tzinfo=dt.UTC)) - latest
     hours = round(age / dt.timedelta(hours=1), 2)
     passed = age <= max_age
-    message = (
-        f"the latest {column} is {latest.isoformat()}, {hours} hours before now; "
-        f"expected {'within' if passed else 'at most'} {as_written}"
-    )
+    message = f"the latest {column} is {'within' if passed else 'older than'} {as_written}"
     observed = {"latest": latest.isoformat(), "age_hours": hours, "max_age": as_written}
     return Outcome(passed, None, message, observed)
 
@@ -311,14 +321,13 @@ def find_duplicates(
             [parquet_path],
         ).fetchone()
     except duckdb.Error as exc:
-        return could_not_run(f"the check could not run: {str(exc).strip()}")
+        return failed_on_data("the check could not run", str(exc).strip())
     assert row is not None
     keys, rows, sample = int(row[0]), int(row[1]), [jsonable(value) for value in row[2] or []]
     what = (
         f"value of {columns[0]}" if len(columns) == 1 else f"combination of ({', '.join(columns)})"
     )
-    examples = ", e.g. " + ", ".join(repr(value) for value in sample) if sample else ""
-    problem = f"share their {what} with another row ({keys} repeated){examples}"
+    problem = f"share their {what} with another row ({keys} repeated)"
     observed = {"duplicate_values": keys, "duplicate_rows": rows}
     return _counted(rows, total, problem, f"every {what} is unique", observed, sample)
 
@@ -378,10 +387,14 @@ class Sandbox:
         if problem:
             return could_not_run(f"the query cannot run: {problem}")
         connection = self._open()
+        try:
+            relation = connection.sql(sql)
+        except duckdb.Error as exc:
+            # Binding reads no rows, so the error is about the SQL text and may be shown whole.
+            return could_not_run(f"the query failed: {str(exc).strip()}")
         timer = threading.Timer(self._timeout_s, connection.interrupt)
         timer.start()
         try:
-            relation = connection.sql(sql)
             columns, types = list(relation.columns), [str(t) for t in relation.types]
             # The total comes with the first rows, so the query runs once.
             counted = relation.project(
@@ -391,7 +404,7 @@ class Sandbox:
         except duckdb.InterruptException:
             return could_not_run(f"the query ran longer than {self._timeout_s:g} s and was stopped")
         except duckdb.Error as exc:
-            return could_not_run(f"the query failed: {str(exc).strip()}")
+            return failed_on_data("the query failed while reading the data", str(exc).strip())
         finally:
             timer.cancel()
         if types == ["BOOLEAN"] and len(rows) == 1:
