@@ -4,6 +4,7 @@ sources browsed and snapshotted. Split from seedbed.client, which holds the conn
 from __future__ import annotations
 
 import builtins
+import re
 import tempfile
 import warnings
 from collections.abc import Callable, Iterator, Mapping
@@ -18,6 +19,9 @@ if TYPE_CHECKING:
     from seedbed.client import Client
 
 
+_VERSION_FILE = re.compile(r'-v(\d+)\.parquet"?$')  # the download's NAME-vN.parquet
+
+
 class WithheldColumnsWarning(UserWarning):
     """Columns restricted as personal data were left out of what you read."""
 
@@ -27,6 +31,8 @@ class DatasetsClient:
 
     def __init__(self, client: Client) -> None:
         self._client = client
+        # the version of each dataset read through this client: an upload's default parents
+        self._read: dict[str, int] = {}
 
     def upload(
         self,
@@ -42,8 +48,12 @@ class DatasetsClient:
 
         `parents` ("name" or "name@version") are the datasets the data was derived from:
         when one is restricted as personal data, so is the new version, until someone with
-        the pii permission reviews it. The workspace's PII policy applies before it lands.
+        the pii permission reviews it. Left out, they are the versions read or downloaded
+        through this client so far (pass `[]` for none). The workspace's PII policy applies
+        before it lands.
         """
+        if parents is None:
+            parents = [f"{read}@{version}" for read, version in sorted(self._read.items())]
         if isinstance(source, pd.DataFrame):
             with tempfile.TemporaryDirectory(prefix="seedbed-upload-") as folder:
                 path = Path(folder) / f"{name}.parquet"
@@ -124,6 +134,9 @@ class DatasetsClient:
             for chunk in response.iter_bytes():
                 handle.write(chunk)
             withheld = response.headers.get("x-seedbed-withheld")
+            found = _VERSION_FILE.search(response.headers.get("content-disposition", ""))
+        if found:
+            self._read[name] = int(found.group(1))
         if withheld:
             warnings.warn(
                 f"{name}: columns {withheld.replace(',', ', ')} were left out; they are "

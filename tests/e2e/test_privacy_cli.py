@@ -136,3 +136,27 @@ def test_a_job_reads_with_the_identity_of_its_submitter(
     # jo has no pii permission: inside his job, as outside, the card column is withheld
     assert seen["jo"] == ("jo", "id,spend")
     assert seen["admin"][1] == "id,card,spend"
+
+
+def test_an_upload_names_what_its_client_read_as_parents(
+    server: SeedbedServer, tmp_path: Path
+) -> None:
+    admin = {"SEEDBED_URL": server.url, "SEEDBED_TOKEN": server.token}
+    spenders = tmp_path / "spenders.csv"
+    rows = [f"{i},4111 1111 1111 1111,{i * 5}" for i in range(20)]
+    spenders.write_text("id,card,spend\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    uploaded = run("data", "upload", str(spenders), "--name", "spenders", "--json", env=admin)
+    assert uploaded.returncode == 0, uploaded.stderr
+    made = run("users", "add", "lin", "--role", "editor", "--no-password", env=admin)
+    assert made.returncode == 0, made.stderr
+    token = json.loads(run("users", "token", "create", "lin", "--json", env=admin).stdout)[0]
+
+    with sb.connect(url=server.url, token=server.token) as ws:
+        frame = ws.datasets.read("spenders")  # the admin may read the card column
+        assert "card" in frame.columns
+        ws.datasets.upload(frame[["id", "spend"]], "spend-only")  # no parents given
+        ws.datasets.upload(frame[["id"]], "ids-only", parents=[])  # none, said so
+    with sb.connect(url=server.url, token=token["token"]) as ws:
+        with pytest.raises(sb.errors.Forbidden, match="derived from restricted data"):
+            ws.datasets.read("spend-only")
+        assert len(ws.datasets.read("ids-only")) == 20
