@@ -214,10 +214,22 @@ def test_readers_without_pii_get_the_other_columns(
         page = http.get("/ui/data/datasets/people", headers={"Authorization": f"Bearer {viewer}"})
         assert page.status_code == 200
         assert "Not shown: email, card, ip" in page.text and "Example.org" not in page.text
+        # the profile's column cards say what each column holds and what the policy did
+        cards = http.get(
+            "/ui/data/datasets/people/versions/1/profile",
+            headers={"Authorization": f"Bearer {reader}"},
+        ).text
+        email_card = cards.split("<h3>email <small>", 1)[1].split("</section>", 1)[0]
+        assert "email · " in email_card and ">restricted</span>" in email_card
+        amount_card = cards.split("<h3>amount <small>", 1)[1].split("</section>", 1)[0]
+        assert "No personal data found" in amount_card
     reads = [
         e for e in audit.recent(local_workspace, 1000) if e.action == "dataset.read_restricted"
     ]
-    assert [(e.username, e.detail["purpose"]) for e in reads] == [("rita", "download")]
+    assert [(e.username, e.detail["purpose"]) for e in reads] == [
+        ("rita", "profile"),
+        ("rita", "download"),
+    ]
 
 
 def test_policy_api_and_pages(local_workspace: Workspace, tmp_path: Path) -> None:

@@ -226,6 +226,8 @@ def profile_page(
         current=current,
         profile=profile,
         withheld=granted.withheld,
+        pii=pii_scans.get_scan(workspace, current),
+        done=privacy_pages.DONE,
         # "</" would end the <script> block the JSON sits in.
         profile_json=json.dumps(profile.to_dict()).replace("</", "<\\/"),
     )
