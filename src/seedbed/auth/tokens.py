@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from seedbed.auth import audit
+from seedbed.auth.permissions import can
 from seedbed.auth.tables import api_tokens, users
 from seedbed.auth.users import User, _user, count_users, create_user, first_active_admin
 from seedbed.db import now_ms
@@ -228,7 +229,7 @@ def ensure_admin_token(workspace: Workspace) -> str:
     if path.exists():
         token = path.read_text(encoding="utf-8").strip()
         user = authenticate(workspace, token)
-        if user is not None and user.is_admin:
+        if can(user, "admin"):
             return token
     admin = first_active_admin(workspace) if count_users(workspace) else None
     if admin is None:

@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from seedbed.auth.permissions import can
 from seedbed.auth.users import User
 from seedbed.compute import executor as states
 from seedbed.db import now_ms
@@ -103,5 +104,5 @@ def job_from_row(row: Any) -> Job:
 
 def forbid_unless_owner(job: Job, user: User) -> None:
     """Jobs are visible to everyone who may read; logs and results to their owner and admins."""
-    if job.submitted_by != user.username and not user.is_admin:
+    if job.submitted_by != user.username and not can(user, "admin"):
         raise Forbidden(f"Job {job.id} is {job.submitted_by}'s; only they and admins may see that.")

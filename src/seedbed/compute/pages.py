@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
+from seedbed.auth.permissions import can
 from seedbed.compute import profiles
 from seedbed.compute.routes import job_service
 from seedbed.web.deps import CsrfChecked, CurrentUser, EditorUser, WorkspaceDep
@@ -32,7 +33,7 @@ def jobs_page(request: Request, workspace: WorkspaceDep, user: CurrentUser) -> R
 def job_page(request: Request, job_id: str, user: CurrentUser) -> Response:
     service = job_service(request)
     job = service.get(job_id)
-    can_see = job.submitted_by == user.username or user.is_admin
+    can_see = job.submitted_by == user.username or can(user, "admin")
     return render(
         request,
         "compute/job.html",

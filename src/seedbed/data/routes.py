@@ -12,6 +12,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 
+from seedbed.auth.permissions import can
 from seedbed.data.warehouse import TableInfo
 from seedbed.web.deps import CurrentUser, QueryRunnerDep, WorkspaceDep
 
@@ -94,7 +95,7 @@ def api_sql(
         schema, batches = runner.stream(
             body.query,
             user.username,
-            user.is_admin,
+            can(user, "admin"),
             timeout_s,
             body.query_id,
             limit=body.limit,
@@ -108,7 +109,7 @@ def api_sql(
     table = runner.run(
         body.query,
         user.username,
-        user.is_admin,
+        can(user, "admin"),
         timeout_s,
         body.query_id,
         limit=limit + 1,
@@ -163,4 +164,4 @@ def _jsonable(value: Any) -> Any:
 @router.post("/api/v1/sql/{query_id}/cancel", tags=["data"], status_code=204)
 def api_cancel_sql(query_id: str, runner: QueryRunnerDep, user: CurrentUser) -> None:
     """Stop a running query started with this query_id (yours, or any for admins)."""
-    runner.cancel(query_id, user.username, user.is_admin)
+    runner.cancel(query_id, user.username, can(user, "admin"))

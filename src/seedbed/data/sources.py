@@ -21,6 +21,7 @@ from sqlalchemy import RowMapping, select
 from sqlalchemy.exc import IntegrityError
 
 from seedbed.auth import audit
+from seedbed.auth.permissions import can
 from seedbed.auth.users import User
 from seedbed.data.connectors import Connector, TableRef, make_connector
 from seedbed.data.connectors.base import check_alias, quote_identifier
@@ -244,7 +245,7 @@ def snapshot_query(
     check_name(dataset)
     parents = runner.dataset_parents(sql)
     table = runner.run(
-        sql, user.username, user.is_admin, workspace.settings.sql_timeout_s, reader=user
+        sql, user.username, can(user, "admin"), workspace.settings.sql_timeout_s, reader=user
     )
     reader = pa.RecordBatchReader.from_batches(table.schema, table.to_batches())
     return publish_stream(
