@@ -108,3 +108,57 @@ def test_log_register_alias_and_load(mlflow: ModuleType, server: SeedbedServer) 
     client.delete_model_version("churn-renamed", "2")
     client.delete_registered_model("churn-renamed")
     assert client.search_registered_models() == []
+
+
+def test_a_model_trained_on_pii_keeps_its_flag(mlflow: ModuleType, server: SeedbedServer) -> None:
+    """No version records a clean run while serving the model of a run that read personal
+    data: not through seedbed's SDK (a path out of the run), nor the MLflow client (a run_id
+    beside another run's source)."""
+    import mlflow.sklearn
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+    from sklearn.linear_model import LogisticRegression
+
+    import seedbed as sb
+
+    frame = pd.DataFrame({"x1": [0.0, 1.0, 2.0, 3.0], "x2": [1.0, 0.0, 1.0, 0.0]})
+    model = LogisticRegression().fit(frame, [0, 0, 1, 1])
+    people = pd.DataFrame({"id": range(30), "email": [f"user{i}@example.org" for i in range(30)]})
+    flag = ["people v1: email (email)"]
+    client = MlflowClient()
+    with sb.connect(server.url, server.token) as ws:
+        ws.datasets.upload(people, name="people")
+        with ws.start_run("pii-lineage", inputs=["people"], log_environment=False) as trained:
+            trained.log_model(model, input_example=frame.head(2))
+        with ws.start_run("pii-lineage", log_environment=False) as clean:
+            pass
+        with pytest.raises(sb.Invalid, match="relative path"):
+            ws.models.register("leaky", clean.id, f"../../{trained.id}/artifacts/model")
+        with pytest.raises(sb.Invalid, match="relative path"):
+            ws.models.register("leaky", clean.id, f"%2e%2e/%2e%2e/{trained.id}/artifacts/model")
+        assert ws.models.register("leaky", trained.id)["trained_on_pii"] == flag
+
+        # The MLflow client: another run's source beside a clean run_id is refused.
+        with pytest.raises(MlflowException, match="does not match") as refused:
+            client.create_model_version("leaky", f"runs:/{trained.id}/model", run_id=clean.id)
+        assert refused.value.error_code == "INVALID_PARAMETER_VALUE"
+        made = client.create_model_version("leaky", f"runs:/{trained.id}/model")
+        assert made.run_id == trained.id
+
+        # An MLflow 3 logged model belongs to the run that logged it.
+        mlflow.set_experiment("pii-lineage")
+        with mlflow.start_run() as run:
+            ws.request(
+                "POST",
+                f"/api/v1/runs/{run.info.run_id}/inputs",
+                json={"inputs": [{"name": "people"}]},
+            )
+            info = mlflow.sklearn.log_model(model, name="model", input_example=frame.head(2))
+        with pytest.raises(MlflowException, match="does not match"):
+            client.create_model_version("leaky", f"models:/{info.model_id}", run_id=clean.id)
+        registered = mlflow.register_model(f"models:/{info.model_id}", "leaky")
+        assert registered.run_id == run.info.run_id
+        versions = ws.models.versions("leaky")
+    assert [v["run_id"] for v in versions] == [run.info.run_id, trained.id, trained.id]
+    assert all(v["trained_on_pii"] == flag for v in versions)
+    client.delete_registered_model("leaky")  # the other test expects an empty registry

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 from seedbed.auth import audit
 from seedbed.db import now_ms
 from seedbed.errors import Conflict, Invalid, NotFound
-from seedbed.registry import alias_events, tags
+from seedbed.registry import alias_events, sources, tags
 from seedbed.registry.tables import model_aliases, model_versions, registered_models
 from seedbed.tracking.runs import get_run
 from seedbed.workspace import Workspace
@@ -77,16 +77,17 @@ def register_version(
     description: str = "",
     user: str = "",
 ) -> ModelVersion:
-    """Register the model a run logged at `artifact_path` as the next version of `name`."""
+    """Register the model a run logged at `artifact_path` (a relative path inside the run's
+    artifacts) as the next version of `name`."""
     _check_name(name)
     run = get_run(workspace, run_id)
-    source = f"{run.artifact_key}/{artifact_path.strip('/')}"
+    source = sources.run_model_key(run, artifact_path)
     if not workspace.artifacts.exists(f"{source}/MLmodel"):
         raise Invalid(
             f"Run {run_id} has no model at {artifact_path!r}: log the model first "
             "(an MLmodel folder), then register it."
         )
-    return _insert_version(workspace, name, source, run_id, signature, description, user)
+    return _insert_version(workspace, name, source, run.id, signature, description, user)
 
 
 def add_version(
@@ -98,11 +99,14 @@ def add_version(
     description: str = "",
     user: str = "",
 ) -> ModelVersion:
-    """Make the MLmodel folder at store key `source` the next version of `name` (created if new)."""
+    """Make the MLmodel folder at store key `source` the next version of `name` (created if
+    new), recording the run the files belong to; Invalid if `run_id` names another run."""
     _check_name(name)
+    source = sources.clean_path(source)
     if not workspace.artifacts.exists(f"{source}/MLmodel"):
         raise Invalid(f"There is no model (an MLmodel file) at {source!r}; log the model first.")
-    return _insert_version(workspace, name, source, run_id, signature, description, user)
+    recorded = sources.recorded_run(workspace, source, run_id)
+    return _insert_version(workspace, name, source, recorded, signature, description, user)
 
 
 def _insert_version(

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Query
 from pydantic import Field
 
 from seedbed.errors import Invalid, NotFound
-from seedbed.registry import logged_models, tags
+from seedbed.registry import logged_models, sources, tags
 from seedbed.registry import models as service
 from seedbed.registry.models import ModelVersion, RegisteredModel
 from seedbed.tracking import mlflow_artifacts, mlflow_registry_tags
@@ -97,7 +97,8 @@ def _version_number(raw: str | int) -> int:
 
 
 def source_key(workspace: Workspace, source: str) -> tuple[str, str | None, str | None]:
-    """An MLflow source URI as (store key of the MLmodel folder, run id, logged model id)."""
+    """An MLflow source URI as (store key of the MLmodel folder, the run whose files those are,
+    logged model id); a path in the URI that could leave its folder is Invalid."""
     parts = urlsplit(source)
     path = parts.path.lstrip("/")
     if parts.scheme == "models" and logged_models.MODEL_ID.fullmatch(path):
@@ -111,10 +112,7 @@ def source_key(workspace: Workspace, source: str) -> tuple[str, str | None, str 
     if parts.scheme == "mlflow-artifacts":
         key = mlflow_artifacts.store_key(workspace, path)
         match = MODEL_KEY.fullmatch(key)
-        if match:
-            return key, logged_models.get(workspace, match[1]).source_run_id, match[1]
-        run_match = RUN_KEY.fullmatch(key)
-        return key, run_match[1] if run_match else None, None
+        return key, sources.owner_run(workspace, key), match[1] if match else None
     raise MlflowError(
         f"Cannot register {source!r}: seedbed registers models:/m-<id>, runs:/<run>/<path> or "
         "mlflow-artifacts:/ URIs of models logged to this server."
@@ -364,11 +362,20 @@ def create_model_version(
     body: CreateModelVersion, workspace: WorkspaceDep, user: EditorUser
 ) -> Json:
     key, run_id, _ = source_key(workspace, body.source)
+    if body.run_id and body.run_id != run_id:
+        # The version's PII flag and lineage follow the run it records, so that must be the
+        # run whose files it serves.
+        owner = f"run {run_id}" if run_id else "no run"
+        raise MlflowError(
+            f"run_id {body.run_id} does not match source {body.source!r}, whose files belong "
+            f"to {owner}: give the run that logged the model, or leave run_id out and the "
+            "source's run is recorded."
+        )
     version = service.add_version(
         workspace,
         body.name,
         key,
-        body.run_id or run_id,
+        run_id,
         description=body.description or "",
         user=user.username,
     )
