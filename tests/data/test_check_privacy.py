@@ -72,6 +72,8 @@ def test_an_editor_without_pii_reads_no_restricted_values(
     http: TestClient, local_workspace: Workspace
 ) -> None:
     editor = as_user(local_workspace, "eddie", "editor")
+    # the admin (pii) defines them; the editor may keep them when saving the list again
+    assert http.put("/api/v1/datasets/people/checks", json={"checks": CHECKS}).status_code == 200
     answer = http.put("/api/v1/datasets/people/checks", json={"checks": CHECKS}, headers=editor)
     assert answer.status_code == 200, answer.text
     assert [r["passed"] for r in answer.json()["results"]] == [False] * 5
@@ -113,9 +115,12 @@ def test_a_version_restricted_as_a_whole_keeps_every_value(
     publish(local_workspace, tmp_path, "plans", {"plan": PLANS}, parents=["people@1"])
     editor = as_user(local_workspace, "eddie", "editor")
     check = {"kind": "allowed_values", "column": "plan", "values": ["basic"]}
-    answer = http.put("/api/v1/datasets/plans/checks", json={"checks": [check]}, headers=editor)
+    refused = http.put("/api/v1/datasets/plans/checks", json={"checks": [check]}, headers=editor)
+    assert refused.status_code == 403 and "pii permission" in refused.text
+    assert http.put("/api/v1/datasets/plans/checks", json={"checks": [check]}).status_code == 200
+    answer = http.post("/api/v1/datasets/plans/versions/1/checks/run", headers=editor)
     assert answer.status_code == 200, answer.text
-    (result,) = answer.json()["results"]
+    (result,) = answer.json()
     assert (result["passed"], result["sample"], result["withheld"]) == (False, [], True)
     assert result["message"] == "1 of 30 rows have a value in plan that is not allowed"
     page = http.get("/ui/data/datasets/plans", headers=editor)
@@ -140,3 +145,37 @@ def test_results_stored_before_values_left_messages_are_cleaned_on_read(
     assert legacy["message"] == "failed: 2 of 30 rows; run the checks again for the details"
     assert (legacy["sample"], legacy["withheld"]) == ([], True)
     assert_no_email(http.get("/ui/data/datasets/people", headers=editor).text)
+
+
+def test_only_pii_users_add_or_change_checks_over_restricted_columns(
+    http: TestClient, local_workspace: Workspace
+) -> None:
+    # a verdict tells about the values: many narrow regex checks would spell an address out
+    editor = as_user(local_workspace, "eddie", "editor")
+    probe = {"kind": "regex", "column": "email", "pattern": "a.*"}
+    for checks in ([probe], [CHECKS[2]], [{"kind": "not_null", "column": "email"}]):
+        refused = http.put(
+            "/api/v1/datasets/people/checks", json={"checks": checks}, headers=editor
+        )
+        assert refused.status_code == 403, refused.text
+        assert "needs the pii permission" in refused.json()["error"]["message"]
+    assert http.get("/api/v1/datasets/people/checks").json()["checks"] == []
+    # checks over the other columns are his to define, on the page too
+    plan = {"kind": "allowed_values", "column": "plan", "values": ["basic", "gold"]}
+    made = http.put("/api/v1/datasets/people/checks", json={"checks": [plan]}, headers=editor)
+    assert made.status_code == 200 and made.json()["results"][0]["passed"]
+    reader = as_user(local_workspace, "pia", "editor", pii=True)
+    both = http.put(
+        "/api/v1/datasets/people/checks", json={"checks": [plan, probe]}, headers=reader
+    )
+    assert both.status_code == 200, both.text
+    # kept as the pii user left it, the probe stays; changed, it is refused
+    kept = http.put(
+        "/api/v1/datasets/people/checks", json={"checks": [plan, probe]}, headers=editor
+    )
+    assert kept.status_code == 200, kept.text
+    changed = {**probe, "pattern": "b.*"}
+    again = http.put(
+        "/api/v1/datasets/people/checks", json={"checks": [plan, changed]}, headers=editor
+    )
+    assert again.status_code == 403

@@ -15,10 +15,18 @@ from pydantic import TypeAdapter
 from sqlalchemy import select
 
 from seedbed.auth import audit
+from seedbed.auth.permissions import can
 from seedbed.auth.users import User
 from seedbed.data import datasets
 from seedbed.data.datasets import DatasetVersion
-from seedbed.data.quality import Check, CheckResult, run_checks, summarise, validate_checks
+from seedbed.data.quality import (
+    Check,
+    CheckResult,
+    CustomSql,
+    run_checks,
+    summarise,
+    validate_checks,
+)
 from seedbed.data.quality_sql import VALUE_KEYS
 from seedbed.data.tables import quality_checks, quality_results
 from seedbed.db import now_ms
@@ -46,11 +54,23 @@ def get_checks(workspace: Workspace, name: str) -> list[Check]:
 
 
 def set_checks(
-    workspace: Workspace, name: str, items: Sequence[object], user: str = ""
+    workspace: Workspace,
+    name: str,
+    items: Sequence[object],
+    user: str = "",
+    reader: User | None = None,
 ) -> list[CheckResult]:
-    """Replace a dataset's checks (validated first) and run them on its latest version."""
+    """Replace a dataset's checks (validated first) and run them on its latest version.
+
+    A check's verdict tells something about the values it reads, so a `reader` without the
+    pii permission may keep checks others defined but may not add or change one that reads
+    a column restricted as personal data (custom SQL: any, on such a version)."""
     checks = validate_checks(items)
     dataset = datasets.get_dataset(workspace, name)
+    if reader is not None and dataset.latest is not None:
+        _refuse_new_checks_over_restricted(
+            workspace, reader, dataset.latest, checks, get_checks(workspace, name)
+        )
     now = now_ms()
     with workspace.engine.begin() as connection:
         connection.execute(quality_checks.delete().where(quality_checks.c.dataset_id == dataset.id))
@@ -72,6 +92,36 @@ def set_checks(
     if dataset.latest is None:
         return []
     return run_for_version(workspace, name, dataset.latest.version)
+
+
+def _refuse_new_checks_over_restricted(
+    workspace: Workspace,
+    reader: User,
+    latest: DatasetVersion,
+    checks: Sequence[Check],
+    existing: Sequence[Check],
+) -> None:
+    if can(reader, "read_pii"):
+        return
+    try:
+        granted = access.check_read(workspace, reader, latest, "checks")
+    except Forbidden:
+        granted = access.Access(withheld=tuple(c.name for c in latest.columns))
+    if not granted.withheld:
+        return
+    kept = {item.model_dump_json(exclude_none=True) for item in existing}
+    for check in checks:
+        if check.model_dump_json(exclude_none=True) in kept:
+            continue
+        used = None if isinstance(check, CustomSql) else check.columns_used()
+        touched = [c for c in granted.withheld if used is None or c in used]
+        if touched:
+            raise Forbidden(
+                f"Check {check.name!r} reads {', '.join(touched)}, restricted as personal "
+                f"data in {latest.dataset} v{latest.version}; adding or changing a check over "
+                "restricted columns needs the pii permission (its verdicts tell about the "
+                "values)."
+            )
 
 
 def run_for_version(workspace: Workspace, name: str, version: int) -> list[CheckResult]:

@@ -234,7 +234,7 @@ def api_set_checks(
     if (body.checks is None) == (body.yaml is None):
         raise Invalid("Give the checks either as `checks` (a list) or as `yaml`, not both.")
     items: list[Any] = parse_checks_yaml(body.yaml) if body.yaml is not None else body.checks or []
-    results = checks.set_checks(workspace, name, items, user.username)
+    results = checks.set_checks(workspace, name, items, user.username, reader=user)
     if results:
         latest = dataset_service.get_version(workspace, name)
         results = checks.shown_to(workspace, user, latest, results)

@@ -18,7 +18,7 @@ from seedbed.data.profiling import Profile
 from seedbed.data.quality import dump_checks_yaml, parse_checks_yaml
 from seedbed.data.routes import PREVIEW_ROWS, preview_rows
 from seedbed.data.uploads import TYPES
-from seedbed.errors import Conflict, Invalid, NotFound
+from seedbed.errors import Conflict, Forbidden, Invalid, NotFound
 from seedbed.privacy import access
 from seedbed.privacy import pages as privacy_pages
 from seedbed.privacy import scans as pii_scans
@@ -111,10 +111,9 @@ async def save_checks(
     form = await request.form()
     text = str(form.get("checks_yaml") or "")
     try:
-        checks.set_checks(
-            workspace, name, parse_checks_yaml(text) if text.strip() else [], user.username
-        )
-    except Invalid as exc:
+        items = parse_checks_yaml(text) if text.strip() else []
+        checks.set_checks(workspace, name, items, user.username, reader=user)
+    except (Invalid, Forbidden) as exc:
         current = dataset_service.get_version(workspace, name)
         return _dataset_page(
             request, workspace, user, name, current, yaml_text=text, error=str(exc)
