@@ -11,12 +11,10 @@ import contextlib
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import quote
 
 import httpx
-import pandas as pd
-import pyarrow as pa
 
 from seedbed import errors
 from seedbed.client_apps import AppsClient
@@ -27,6 +25,10 @@ from seedbed.client_feedback import FeedbackClient
 from seedbed.client_jobs import JobsClient
 from seedbed.client_runs import ActiveRun, DatasetInput, start_run
 from seedbed.runtime import read_runtime
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
 
 DEFAULT_WORKSPACE = "workspace"
 HOW_TO_START = (
@@ -146,6 +148,8 @@ class Client:
 
     def tables(self) -> pd.DataFrame:
         """Warehouse tables: name, rows and number of columns."""
+        import pandas as pd
+
         found = self.request("GET", "/api/v1/tables").json()
         return pd.DataFrame(
             [{"name": t["name"], "rows": t["rows"], "columns": len(t["columns"])} for t in found]
@@ -171,6 +175,8 @@ class Client:
         return QueryResult(self.sql_arrow(query, limit))
 
     def experiments(self) -> pd.DataFrame:
+        import pandas as pd
+
         return pd.DataFrame(self.request("GET", "/api/v1/experiments").json())
 
     def runs(self, experiment: str) -> list[dict[str, Any]]:
@@ -370,6 +376,8 @@ class ModelsClient:
         version: str = "champion",
     ) -> builtins.list[dict[str, Any]]:
         """Score rows with a model version (a number, 'latest' or an alias)."""
+        import pandas as pd
+
         if isinstance(rows, pd.DataFrame):
             rows = rows.to_dict(orient="records")
         response = self._client.request(
@@ -415,4 +423,6 @@ def _artifact_url(path: str) -> str:
 
 
 def _read_arrow(payload: bytes) -> pa.Table:
+    import pyarrow as pa
+
     return pa.ipc.open_stream(payload).read_all()

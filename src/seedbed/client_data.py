@@ -11,11 +11,11 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
 from seedbed import errors
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from seedbed.client import Client
 
 
@@ -31,8 +31,8 @@ class DatasetsClient:
 
     def __init__(self, client: Client) -> None:
         self._client = client
-        # the version of each dataset read through this client: an upload's default parents
-        self._read: dict[str, int] = {}
+        # the versions read through this client: an upload's default parents
+        self._read: set[tuple[str, int]] = set()
 
     def upload(
         self,
@@ -52,8 +52,10 @@ class DatasetsClient:
         through this client so far (pass `[]` for none). The workspace's PII policy applies
         before it lands.
         """
+        import pandas as pd
+
         if parents is None:
-            parents = [f"{read}@{version}" for read, version in sorted(self._read.items())]
+            parents = [f"{read}@{version}" for read, version in sorted(self._read)]
         if isinstance(source, pd.DataFrame):
             with tempfile.TemporaryDirectory(prefix="seedbed-upload-") as folder:
                 path = Path(folder) / f"{name}.parquet"
@@ -136,7 +138,7 @@ class DatasetsClient:
             withheld = response.headers.get("x-seedbed-withheld")
             found = _VERSION_FILE.search(response.headers.get("content-disposition", ""))
         if found:
-            self._read[name] = int(found.group(1))
+            self._read.add((name, int(found.group(1))))
         if withheld:
             warnings.warn(
                 f"{name}: columns {withheld.replace(',', ', ')} were left out; they are "
@@ -177,6 +179,8 @@ class DatasetsClient:
 
     def read(self, name: str, version: int | None = None) -> pd.DataFrame:
         """A version's rows as pandas."""
+        import pandas as pd
+
         with tempfile.TemporaryDirectory(prefix="seedbed-dataset-") as folder:
             path = self.download(name, Path(folder) / "data.parquet", version)
             return pd.read_parquet(path)

@@ -12,11 +12,11 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
 from seedbed.evaluation.spec import EvaluationSpec, load_spec
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from seedbed.client import Client
 
 LEADERBOARD_COLUMNS = (
@@ -99,6 +99,8 @@ class Evaluation:
 
     def leaderboard(self) -> pd.DataFrame:
         """The leaderboard on the primary metric, best first, one row per run."""
+        import pandas as pd
+
         rows = []
         for row in self.report()["leaderboard"]:
             diff = row.get("diff") or {}

@@ -9,12 +9,12 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-import pyarrow as pa
-
 from seedbed import errors
 
 if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+
     from seedbed.client import Client
 
 DATASET_ATTR = "seedbed.dataset"
@@ -25,6 +25,8 @@ class FeatureWarning(UserWarning):
 
 
 def _arrow_payload(table: pa.Table) -> bytes:
+    import pyarrow as pa
+
     sink = pa.BufferOutputStream()
     options = pa.ipc.IpcWriteOptions(compression="zstd")
     with pa.ipc.new_stream(sink, table.schema, options=options) as writer:
@@ -63,6 +65,8 @@ class FeaturesClient:
 
     def list(self) -> pd.DataFrame:
         """One row per feature: view, name, kind, type, entities, description."""
+        import pandas as pd
+
         rows = [
             {
                 "feature": f"{view['name']}:{feature['name']}",
@@ -132,6 +136,9 @@ class FeaturesClient:
         full_names: bool,
         version: int | None,
     ) -> tuple[pa.Table, str | None]:
+        import pandas as pd
+        import pyarrow as pa
+
         if isinstance(features, str):
             features = [features]
         params: dict[str, Any] = {
@@ -174,6 +181,8 @@ class FeaturesClient:
 
         Returns one dict per view: view, mode, entities, as_of_us, watermark_us.
         """
+        import pandas as pd
+
         body: dict[str, Any] = {"views": _names(views), "incremental": incremental}
         if as_of is not None:
             body["as_of"] = pd.Timestamp(as_of).isoformat()
@@ -189,6 +198,8 @@ class FeaturesClient:
     ) -> pd.DataFrame:
         """Online features of entities (dicts or a DataFrame of join keys): one row each,
         the keys then the features; null past the ttl or for unknown keys."""
+        import pandas as pd
+
         if isinstance(entities, pd.DataFrame):
             rows = json.loads(entities.to_json(orient="records", date_format="iso"))
         elif isinstance(entities, dict):

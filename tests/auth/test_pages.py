@@ -126,6 +126,13 @@ def test_admin_pages_add_change_disable_and_remove_users(
     assert users.get_user_by_name(local_workspace, "ada").disabled
     act("remove")
     assert [u.username for u in users.list_users(local_workspace)] == ["admin", "root"]
+    # an admin's new password ends their other sessions, not the one that set it
+    mine = browser_client.post(
+        "/ui/admin/users/root",
+        data={"action": "password", "password": "pass word 9", "csrf_token": csrf},
+    )
+    assert mine.status_code == 200, mine.text
+    assert browser_client.get("/ui/admin").status_code == 200
     actions = {e.action for e in audit.recent(local_workspace, 50)}
     assert {"user.create", "user.role", "user.password", "user.disable", "user.remove"} <= actions
 

@@ -179,3 +179,29 @@ def test_only_pii_users_add_or_change_checks_over_restricted_columns(
         "/api/v1/datasets/people/checks", json={"checks": [plan, changed]}, headers=editor
     )
     assert again.status_code == 403
+
+
+def test_a_check_by_a_user_without_pii_does_not_run_on_restricted_versions(
+    http: TestClient, local_workspace: Workspace, tmp_path: Path
+) -> None:
+    # v2 has no email column, so nothing stops the editor defining a check over it...
+    publish(local_workspace, tmp_path, "people", {"id": list(range(30)), "plan": PLANS})
+    editor = as_user(local_workspace, "eddie", "editor")
+    probe = {"kind": "regex", "column": "email", "pattern": "ada.*"}
+    made = http.put("/api/v1/datasets/people/checks", json={"checks": [probe]}, headers=editor)
+    assert made.status_code == 200, made.text
+    # ...but run on v1, where email is restricted, it does not run: no verdict, no count
+    (result,) = http.post("/api/v1/datasets/people/versions/1/checks/run", headers=editor).json()
+    assert (result["passed"], result["errored"], result["failing_rows"]) == (False, True, None)
+    assert result["message"].startswith("Not run: it reads email (personal data)")
+    assert_no_email(json.dumps(result))
+    # once a user with pii saves the list, they answer for it and it runs
+    pia = as_user(local_workspace, "pia", "editor", pii=True)
+    assert (
+        http.put(
+            "/api/v1/datasets/people/checks", json={"checks": [probe]}, headers=pia
+        ).status_code
+        == 200
+    )
+    (ran,) = http.post("/api/v1/datasets/people/versions/1/checks/run", headers=pia).json()
+    assert not ran["errored"] and ran["failing_rows"] == 28

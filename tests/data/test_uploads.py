@@ -280,3 +280,14 @@ def test_day_first_dates_are_read_as_dates(client: TestClient) -> None:
     assert [c["type"] for c in staged["columns"]] == ["DATE", "BIGINT"]
     published = client.post(f"/api/v1/uploads/{staged['id']}/publish", json={"name": "days"})
     assert published.status_code == 201, published.text
+
+
+def test_windows_line_ends_and_a_bom_read_every_row(client: TestClient) -> None:
+    # Excel's "CSV UTF-8": a BOM, CRLF line ends, a quoted field with a line break inside
+    rows = "".join(f"{i},row {i}\r\n" for i in range(5000))
+    body = b"\xef\xbb\xbf" + f'id,label\r\n{rows}5000,"two\r\nlines"\r\n'.encode()
+    staged = stage(client, "excel.csv", body)
+    assert staged["preview"][:2] == [[0, "row 0"], [1, "row 1"]]
+    published = client.post(f"/api/v1/uploads/{staged['id']}/publish", json={"name": "excel"})
+    assert published.status_code == 201, published.text
+    assert published.json()["version"]["rows"] == 5001

@@ -128,6 +128,12 @@ def test_phone_numbers_inside_text_in_each_locales_formats() -> None:
     ]
     for number in written:
         assert found_in_text(phone, f"Call back on {number} tomorrow."), number
+    for two in (
+        "555-123-4567 / 555-987-6543",
+        "020 7946 0958 020 7946 0959",
+        "555-123-4567\n555-987-6543",
+    ):
+        assert found_in_text(phone, f"Phones: {two}"), two
     for text in (
         "Paid $1234.56 for 3 items on 2024-03-05.",
         "Order 1700000000 shipped in 2 boxes of 12.",

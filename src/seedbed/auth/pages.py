@@ -11,6 +11,7 @@ from seedbed.auth import tokens, users
 from seedbed.auth.users import ROLES, User
 from seedbed.errors import Invalid, SeedbedError
 from seedbed.web.deps import AdminUser, CsrfChecked, CurrentUser, WorkspaceDep
+from seedbed.web.security import SESSION_STAMP, SESSION_USER
 from seedbed.web.templating import render
 from seedbed.workspace import Workspace
 
@@ -125,6 +126,9 @@ def change_user_form(
             notice = f"Removed {username} and their tokens."
         elif action == "password":
             users.set_password(workspace, username, password, actor=admin.username)
+            if username == admin.username and SESSION_USER in request.session:
+                # ends the admin's other sessions, not this one
+                request.session[SESSION_STAMP] = users.session_stamp(workspace, admin.id)
             notice = f"Set a new password for {username}."
         else:
             raise Invalid(f"Unknown action {action!r}.")

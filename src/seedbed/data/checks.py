@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import duckdb
 from pydantic import TypeAdapter
 from sqlalchemy import select
 
-from seedbed.auth import audit
+from seedbed.auth import audit, users
 from seedbed.auth.permissions import can
 from seedbed.auth.users import User
 from seedbed.data import datasets
@@ -30,7 +30,7 @@ from seedbed.data.quality import (
 from seedbed.data.quality_sql import VALUE_KEYS
 from seedbed.data.tables import quality_checks, quality_results
 from seedbed.db import now_ms
-from seedbed.errors import Forbidden
+from seedbed.errors import Forbidden, NotFound
 from seedbed.privacy import access
 from seedbed.workspace import Workspace
 
@@ -67,10 +67,14 @@ def set_checks(
     a column restricted as personal data (custom SQL: any, on such a version)."""
     checks = validate_checks(items)
     dataset = datasets.get_dataset(workspace, name)
+    authors = {
+        check.model_dump_json(exclude_none=True): author
+        for check, author in _checks_with_authors(workspace, name)
+    }
     if reader is not None and dataset.latest is not None:
-        _refuse_new_checks_over_restricted(
-            workspace, reader, dataset.latest, checks, get_checks(workspace, name)
-        )
+        _refuse_new_checks_over_restricted(workspace, reader, dataset.latest, checks, authors)
+    if reader is None or can(reader, "read_pii"):
+        authors = {}  # a user with pii vouches for every check of the list they save
     now = now_ms()
     with workspace.engine.begin() as connection:
         connection.execute(quality_checks.delete().where(quality_checks.c.dataset_id == dataset.id))
@@ -82,7 +86,8 @@ def set_checks(
                         "dataset_id": dataset.id,
                         "name": check.name,
                         "spec": check.model_dump_json(exclude_none=True),
-                        "created_by": user,
+                        # a check kept as it was keeps its author (see _unauthorised)
+                        "created_by": authors.get(check.model_dump_json(exclude_none=True), user),
                         "created_at": now,
                     }
                     for check in checks
@@ -99,7 +104,7 @@ def _refuse_new_checks_over_restricted(
     reader: User,
     latest: DatasetVersion,
     checks: Sequence[Check],
-    existing: Sequence[Check],
+    existing: Mapping[str, str],
 ) -> None:
     if can(reader, "read_pii"):
         return
@@ -109,9 +114,8 @@ def _refuse_new_checks_over_restricted(
         granted = access.Access(withheld=tuple(c.name for c in latest.columns))
     if not granted.withheld:
         return
-    kept = {item.model_dump_json(exclude_none=True) for item in existing}
     for check in checks:
-        if check.model_dump_json(exclude_none=True) in kept:
+        if check.model_dump_json(exclude_none=True) in existing:
             continue
         used = None if isinstance(check, CustomSql) else check.columns_used()
         touched = [c for c in granted.withheld if used is None or c in used]
@@ -124,11 +128,62 @@ def _refuse_new_checks_over_restricted(
             )
 
 
+def _checks_with_authors(workspace: Workspace, name: str) -> list[tuple[Check, str]]:
+    dataset = datasets.get_dataset(workspace, name)
+    with workspace.engine.connect() as connection:
+        rows = connection.execute(
+            select(quality_checks.c.spec, quality_checks.c.created_by)
+            .where(quality_checks.c.dataset_id == dataset.id)
+            .order_by(quality_checks.c.id)
+        ).all()
+    return [(_check.validate_python(json.loads(spec)), author) for spec, author in rows]
+
+
+def _unauthorised(
+    workspace: Workspace, target: DatasetVersion, authored: Sequence[tuple[Check, str]]
+) -> dict[str, CheckResult]:
+    """Checks that read restricted data of `target` but were defined by someone without the
+    pii permission: not run (their verdicts would tell that person about the values)."""
+    restricted, whole = access.restricted_columns(workspace, target)
+    if not restricted and not whole:
+        return {}
+    refused: dict[str, CheckResult] = {}
+    for check, author in authored:
+        used = None if isinstance(check, CustomSql) else check.columns_used()
+        touched = [c for c in restricted if used is None or c in used]
+        if not (touched or whole) or _author_may_read_pii(workspace, author):
+            continue
+        what = ", ".join(touched) if touched else "a version restricted as a whole"
+        refused[check.name] = CheckResult(
+            name=check.name,
+            kind=check.kind,
+            severity=check.severity,
+            passed=False,
+            failing_rows=None,
+            total_rows=target.rows,
+            message=f"Not run: it reads {what} (personal data) and was defined by "
+            f"{author or 'someone'} without the pii permission; a user with it must save it.",
+            errored=True,
+            columns=used,
+            withheld=False,
+        )
+    return refused
+
+
+def _author_may_read_pii(workspace: Workspace, author: str) -> bool:
+    try:
+        return can(users.get_user_by_name(workspace, author), "read_pii") if author else False
+    except NotFound:
+        return False
+
+
 def run_for_version(workspace: Workspace, name: str, version: int) -> list[CheckResult]:
     """Run the dataset's checks on one version, store the results and mark the version."""
-    checks = get_checks(workspace, name)
+    authored = _checks_with_authors(workspace, name)
     target = datasets.get_version(workspace, name, version)
     dataset_id = datasets.get_dataset(workspace, name).id
+    refused = _unauthorised(workspace, target, authored)
+    checks = [check for check, _ in authored if check.name not in refused]
     results: list[CheckResult] = []
     if checks:
         with datasets.local_parquet(workspace, target) as path, duckdb.connect() as connection:
@@ -139,6 +194,8 @@ def run_for_version(workspace: Workspace, name: str, version: int) -> list[Check
                 dt.datetime.now(dt.UTC),
                 custom_sql_timeout_s=workspace.settings.sql_timeout_s,
             )
+    ran = iter(results)
+    results = [refused.get(check.name) or next(ran) for check, _ in authored]
     now = now_ms()
     with workspace.engine.begin() as connection:
         connection.execute(

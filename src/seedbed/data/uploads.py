@@ -93,7 +93,8 @@ def _sniff_csv(staged: StagedUpload, path: Path) -> None:
             raise _explain(exc, staged, path) from None
     quote, escape = (_sniffed(found.get(k)) for k in ("Quote", "Escape"))
     dialect = {"quote": quote or '"', "escape": escape or quote or '"'}
-    dialect["new_line"] = _sniffed(found.get("NewLineDelimiter")) or "\\n"
+    # no new_line: DuckDB 1.5 reads nothing of a CRLF file given new_line='\r\n' with
+    # auto_detect off and strict_mode on, and finds line ends itself without it
     if comment := _sniffed(found.get("Comment")):
         dialect["comment"] = comment
     for key, option in (("DateFormat", "dateformat"), ("TimestampFormat", "timestampformat")):

@@ -37,11 +37,7 @@ def check_read(
 
     Forbidden when the version is restricted as a whole and the user lacks `pii`.
     """
-    dataset_id = datasets.get_dataset(workspace, version.dataset).id
-    pii = scans.get_scan(workspace, version)
-    columns = [c for c in pii.restricted_columns if any(v.name == c for v in version.columns)]
-    held = restrictions.get(workspace, dataset_id, version.version)
-    whole = held is not None and held.active
+    columns, whole = restricted_columns(workspace, version)
     if not columns and not whole:
         return Access()
     label = f"{version.dataset}/{version.version}"
@@ -58,13 +54,25 @@ def check_read(
         )
         return Access(restricted=True)
     if whole:
-        assert held is not None
+        dataset_id = datasets.get_dataset(workspace, version.dataset).id
+        held = restrictions.get(workspace, dataset_id, version.version)
+        reason = held.reason if held is not None else "derived from restricted data"
         raise Forbidden(
-            f"{version.dataset} v{version.version} is restricted: {held.reason}. Only users "
+            f"{version.dataset} v{version.version} is restricted: {reason}. Only users "
             "with the pii permission may read it until one of them reviews it "
             f"(seedbed data review {version.dataset} --version {version.version})."
         )
     return Access(withheld=tuple(columns))
+
+
+def restricted_columns(workspace: Workspace, version: DatasetVersion) -> tuple[list[str], bool]:
+    """The version's columns restricted by its PII policy, and whether it is restricted as a
+    whole (derived from restricted data, not yet reviewed); reads nothing, audits nothing."""
+    dataset_id = datasets.get_dataset(workspace, version.dataset).id
+    pii = scans.get_scan(workspace, version)
+    columns = [c for c in pii.restricted_columns if any(v.name == c for v in version.columns)]
+    held = restrictions.get(workspace, dataset_id, version.version)
+    return columns, held is not None and held.active
 
 
 def withheld_header(access: Access) -> dict[str, str]:

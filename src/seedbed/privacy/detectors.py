@@ -90,8 +90,17 @@ def numbered_codes(candidates: pa.Array) -> bool:
 
 def _phone_in_text(text: str) -> bool:
     """A phone number inside text: written with separators, or a bare run of 9-12 digits
-    after a trunk prefix 0 (`0232781286`), which order numbers and timestamps do not have."""
+    after a trunk prefix 0 (`0232781286`), which order numbers and timestamps do not have.
+    A match that joined two numbers (`555-123-4567 / 555-987-6543`) is tried again cut
+    short at each space or slash, longest first."""
     value = text.strip()
+    if _phone_alone(value):
+        return True
+    cuts = [m.start() for m in re.finditer(r"[ \t/]+", value)]
+    return any(_phone_alone(value[:cut].strip(" -./(")) for cut in reversed(cuts))
+
+
+def _phone_alone(value: str) -> bool:
     trunk = value.isdigit() and value.startswith("0") and 9 <= len(value) <= 12
     return phone_valid(value, formatted_only=not trunk)
 
@@ -204,7 +213,8 @@ DETECTORS: tuple[PatternDetector, ...] = (
         phone_valid,
         strong=True,
         in_text=re.compile(
-            r"(?<![\w+(])(?:\+|\()?\d[\d\s().\-/]{5,22}\d(?:\s*(?:x|ext\.?|#)\s*\d{1,6})?(?!\w)"
+            r"(?<![\w+(])(?:\+|\()?\d[\d \t().\-/]{5,22}\d"
+            r"(?:[ \t]*(?:x|ext\.?|#)[ \t]*\d{1,6})?(?!\w)"
         ),
         costly=True,
         text_check=_phone_in_text,
