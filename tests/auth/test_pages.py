@@ -161,6 +161,21 @@ def test_a_removed_users_session_is_not_handed_to_the_next_user(
     assert browser_client.get("/ui/admin").status_code in (303, 401)
 
 
+def test_a_session_started_with_a_token_ends_when_the_token_is_revoked(
+    local_workspace: Workspace, browser_client: TestClient
+) -> None:
+    ada = users.create_user(local_workspace, "ada", role="viewer", password="pass word 1")
+    token = tokens.create_token(local_workspace, ada, "link")
+    assert browser_client.get(f"/login?token={token}", follow_redirects=False).status_code == 303
+    assert browser_client.get("/ui/").status_code == 200
+    [info] = tokens.list_tokens(local_workspace, ada)
+    tokens.revoke_token(local_workspace, ada, info.id)
+    assert browser_client.get("/ui/", follow_redirects=False).status_code == 303
+    # a password login is not tied to any token
+    password_login(browser_client, "ada", "pass word 1")
+    assert browser_client.get("/ui/").status_code == 200
+
+
 def test_a_new_password_ends_the_users_sessions(
     local_workspace: Workspace, browser_client: TestClient
 ) -> None:

@@ -11,9 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.routing import Mount, Route
 
-from auth_sessions import page_csrf
+from auth_sessions import password_login
 from conftest import api_client
-from seedbed.auth import tokens, users
+from seedbed.auth import users
 from seedbed.web.app import create_app
 from seedbed.web.security import is_api, is_mlflow, is_public
 from seedbed.workspace import Workspace
@@ -116,11 +116,11 @@ def test_every_private_route_refuses_the_anonymous(
 def test_every_write_refuses_a_viewer(
     endpoints: list[tuple[str, str, str]], local_workspace: Workspace
 ) -> None:
-    viewer = users.create_user(local_workspace, "viewer", role="viewer")
-    token = tokens.create_token(local_workspace, viewer, "test")
+    # a password session: the allowed writes include revoking the viewer's own tokens,
+    # which would end a session started with one of them
+    users.create_user(local_workspace, "viewer", role="viewer", password="pass word 1")
     with api_client(local_workspace, authenticated=False) as http:
-        assert http.get("/login", params={"token": token}).status_code == 303
-        csrf = page_csrf(http, "/ui/")
+        csrf = password_login(http, "viewer", "pass word 1")
         http.headers["x-csrf-token"] = csrf  # so only the role can refuse, never CSRF
         refused, allowed = 0, 0
         for template, path, method in endpoints:

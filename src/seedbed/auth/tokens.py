@@ -128,6 +128,29 @@ def authenticate(workspace: Workspace, token: str) -> User | None:
     return user
 
 
+def token_id(workspace: Workspace, token: str) -> int | None:
+    """The id of a token, for a browser session started with it (see token_active)."""
+    with workspace.engine.connect() as connection:
+        found = connection.execute(
+            select(api_tokens.c.id).where(api_tokens.c.token_hash == hash_token(token))
+        ).scalar()
+    return int(found) if found is not None else None
+
+
+def token_active(workspace: Workspace, token_id: int) -> bool:
+    """Whether a token is neither revoked nor expired: a session started with a token ends
+    when the token does."""
+    with workspace.engine.connect() as connection:
+        row = connection.execute(
+            select(api_tokens.c.revoked_at, api_tokens.c.expires_at).where(
+                api_tokens.c.id == token_id
+            )
+        ).first()
+    if row is None or row.revoked_at is not None:
+        return False
+    return row.expires_at is None or row.expires_at > now_ms()
+
+
 def forget_verified_tokens(workspace: Workspace) -> None:
     """Ask the database again on the next call of every token (after a revoke or user change)."""
     workspace.verified_tokens.clear()

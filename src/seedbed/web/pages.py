@@ -16,7 +16,7 @@ from seedbed.registry.models import list_models
 from seedbed.tracking.experiments import list_experiments
 from seedbed.web.csrf import token_matches
 from seedbed.web.deps import CsrfChecked, CurrentUser, LoginThrottleDep, WorkspaceDep
-from seedbed.web.security import SESSION_STAMP, SESSION_USER
+from seedbed.web.security import SESSION_STAMP, SESSION_TOKEN, SESSION_USER
 from seedbed.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -77,7 +77,9 @@ def _log_in(request: Request, workspace: WorkspaceDep, token: str, target: str) 
             error="That token is not valid (mistyped, revoked or expired).",
         )
     audit.record(workspace, user.username, "user.login", method="token")
-    return _start_session(request, workspace, user.id, target)
+    answer = _start_session(request, workspace, user.id, target)
+    request.session[SESSION_TOKEN] = tokens.token_id(workspace, token.strip())
+    return answer
 
 
 @router.get("/login")

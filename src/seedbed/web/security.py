@@ -20,6 +20,7 @@ PUBLIC_PREFIXES = ("/static/", "/vendor/", "/share/")
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 SESSION_USER = "user_id"
 SESSION_STAMP = "stamp"  # users.session_stamp: ends the session when the user changes
+SESSION_TOKEN = "token_id"  # a session started with a token ends when the token does
 
 HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -169,10 +170,15 @@ class AuthMiddleware:
         user_id, stamp = session.get(SESSION_USER), session.get(SESSION_STAMP)
         if isinstance(user_id, int):
             user = users.session_user(self.workspace, user_id, str(stamp or ""))
+            started_by = session.get(SESSION_TOKEN)
+            if started_by is not None and not (
+                isinstance(started_by, int) and tokens.token_active(self.workspace, started_by)
+            ):
+                user = None
             if user is not None:
                 return user, True
-            session.pop(SESSION_USER, None)
-            session.pop(SESSION_STAMP, None)
+            for key in (SESSION_USER, SESSION_STAMP, SESSION_TOKEN):
+                session.pop(key, None)
         return None, False
 
 
