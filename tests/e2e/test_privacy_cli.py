@@ -104,19 +104,26 @@ def test_policies_uploads_and_reviews_through_the_server(
     assert "sql" in purposes
 
 
-def test_a_job_reads_with_the_identity_of_its_submitter(
-    server: SeedbedServer, tmp_path: Path
-) -> None:
+def cards_and_editor(server: SeedbedServer, tmp_path: Path, editor: str) -> str:
+    """Dataset `cards-EDITOR` (its card column restricted by the default policy) and an
+    editor without the pii permission; returns the editor's token."""
     admin = {"SEEDBED_URL": server.url, "SEEDBED_TOKEN": server.token}
     cards = tmp_path / "cards.csv"
     rows = [f"{i},4111 1111 1111 1111,{i * 3}" for i in range(20)]
     cards.write_text("id,card,spend\n" + "\n".join(rows) + "\n", encoding="utf-8")
-    uploaded = run("data", "upload", str(cards), "--name", "job-cards", "--json", env=admin)
+    uploaded = run("data", "upload", str(cards), "--name", f"cards-{editor}", env=admin)
     assert uploaded.returncode == 0, uploaded.stderr
-    made = run("users", "add", "jo", "--role", "editor", "--no-password", env=admin)
+    made = run("users", "add", editor, "--role", "editor", "--no-password", env=admin)
     assert made.returncode == 0, made.stderr
-    token = json.loads(run("users", "token", "create", "jo", "--json", env=admin).stdout)[0]
-    jo = {"SEEDBED_URL": server.url, "SEEDBED_TOKEN": token["token"]}
+    created = run("users", "token", "create", editor, "--json", env=admin)
+    return str(json.loads(created.stdout)[0]["token"])
+
+
+def test_a_job_reads_with_the_identity_of_its_submitter(
+    server: SeedbedServer, tmp_path: Path
+) -> None:
+    admin = {"SEEDBED_URL": server.url, "SEEDBED_TOKEN": server.token}
+    jo = {"SEEDBED_URL": server.url, "SEEDBED_TOKEN": cards_and_editor(server, tmp_path, "jo")}
     reader = tmp_path / "reader.py"
     reader.write_text(
         "import warnings\n"
@@ -124,7 +131,7 @@ def test_a_job_reads_with_the_identity_of_its_submitter(
         "warnings.simplefilter('ignore')\n"
         "with sb.connect() as ws:\n"
         "    print('ME=' + ws.request('GET', '/api/v1/me').json()['username'])\n"
-        "    print('COLUMNS=' + ','.join(ws.datasets.read('job-cards').columns))\n",
+        "    print('COLUMNS=' + ','.join(ws.datasets.read('cards-jo').columns))\n",
         encoding="utf-8",
     )
     seen = {}
@@ -141,22 +148,14 @@ def test_a_job_reads_with_the_identity_of_its_submitter(
 def test_an_upload_names_what_its_client_read_as_parents(
     server: SeedbedServer, tmp_path: Path
 ) -> None:
-    admin = {"SEEDBED_URL": server.url, "SEEDBED_TOKEN": server.token}
-    spenders = tmp_path / "spenders.csv"
-    rows = [f"{i},4111 1111 1111 1111,{i * 5}" for i in range(20)]
-    spenders.write_text("id,card,spend\n" + "\n".join(rows) + "\n", encoding="utf-8")
-    uploaded = run("data", "upload", str(spenders), "--name", "spenders", "--json", env=admin)
-    assert uploaded.returncode == 0, uploaded.stderr
-    made = run("users", "add", "lin", "--role", "editor", "--no-password", env=admin)
-    assert made.returncode == 0, made.stderr
-    token = json.loads(run("users", "token", "create", "lin", "--json", env=admin).stdout)[0]
+    token = cards_and_editor(server, tmp_path, "lin")
 
     with sb.connect(url=server.url, token=server.token) as ws:
-        frame = ws.datasets.read("spenders")  # the admin may read the card column
+        frame = ws.datasets.read("cards-lin")  # the admin may read the card column
         assert "card" in frame.columns
         ws.datasets.upload(frame[["id", "spend"]], "spend-only")  # no parents given
         ws.datasets.upload(frame[["id"]], "ids-only", parents=[])  # none, said so
-    with sb.connect(url=server.url, token=token["token"]) as ws:
+    with sb.connect(url=server.url, token=token) as ws:
         with pytest.raises(sb.errors.Forbidden, match="derived from restricted data"):
             ws.datasets.read("spend-only")
         assert len(ws.datasets.read("ids-only")) == 20

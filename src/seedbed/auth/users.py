@@ -119,23 +119,24 @@ def create_user(
 
 def get_user(workspace: Workspace, user_id: int) -> User:
     """The active user with this id (a disabled one is NotFound: its sessions end at once)."""
-    with workspace.engine.connect() as connection:
-        row = connection.execute(
-            select(users).where(users.c.id == user_id, users.c.disabled.is_(False))
-        ).first()
+    row = _active_row(workspace, user_id)
     if row is None:
         raise NotFound(f"No active user with id {user_id}.")
     return _user(row)
+
+
+def _active_row(workspace: Workspace, user_id: int) -> Any:
+    with workspace.engine.connect() as connection:
+        return connection.execute(
+            select(users).where(users.c.id == user_id, users.c.disabled.is_(False))
+        ).first()
 
 
 def session_user(workspace: Workspace, user_id: int, stamp: str) -> User | None:
     """The active user a browser session names, while the session is still theirs: the stamp
     changes with their password, and a new user who is given a removed user's id has
     another (so neither an old session nor a removed user's outlives the change)."""
-    with workspace.engine.connect() as connection:
-        row = connection.execute(
-            select(users).where(users.c.id == user_id, users.c.disabled.is_(False))
-        ).first()
+    row = _active_row(workspace, user_id)
     if row is None or not hmac.compare_digest(_stamp(row), stamp):
         return None
     return _user(row)
