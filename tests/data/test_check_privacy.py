@@ -195,13 +195,36 @@ def test_a_check_by_a_user_without_pii_does_not_run_on_restricted_versions(
     assert (result["passed"], result["errored"], result["failing_rows"]) == (False, True, None)
     assert result["message"].startswith("Not run: it reads email (personal data)")
     assert_no_email(json.dumps(result))
-    # once a user with pii saves the list, they answer for it and it runs
+    # a user with pii saving the list beside it vouches for their own checks, not his
     pia = as_user(local_workspace, "pia", "editor", pii=True)
-    assert (
-        http.put(
-            "/api/v1/datasets/people/checks", json={"checks": [probe]}, headers=pia
-        ).status_code
-        == 200
-    )
-    (ran,) = http.post("/api/v1/datasets/people/versions/1/checks/run", headers=pia).json()
-    assert not ran["errored"] and ran["failing_rows"] == 28
+    plan = {"kind": "allowed_values", "column": "plan", "values": ["basic", "gold"]}
+    both = http.put("/api/v1/datasets/people/checks", json={"checks": [probe, plan]}, headers=pia)
+    assert both.status_code == 200, both.text
+    ran = by_name(http.post("/api/v1/datasets/people/versions/1/checks/run", headers=pia).json())
+    assert ran["regex(email)"]["errored"] and ran["regex(email)"]["failing_rows"] is None
+    assert ran["allowed_values(plan)"]["passed"]
+    # defined by her, it runs
+    mine = {**probe, "pattern": "user.*"}
+    saved = http.put("/api/v1/datasets/people/checks", json={"checks": [mine]}, headers=pia)
+    assert saved.status_code == 200, saved.text
+    (own,) = http.post("/api/v1/datasets/people/versions/1/checks/run", headers=pia).json()
+    assert not own["errored"] and own["failing_rows"] == 2
+    # once the editor is disabled he reads nothing, and his checks run like anyone's
+    http.put("/api/v1/datasets/people/checks", json={"checks": [probe]}, headers=editor)
+    from seedbed.auth import users
+
+    users.update_user(local_workspace, "eddie", disabled=True)
+    (his,) = http.post("/api/v1/datasets/people/versions/1/checks/run", headers=pia).json()
+    assert not his["errored"] and his["failing_rows"] == 28
+
+
+def test_a_row_count_check_needs_no_pii_on_a_wholly_restricted_version(
+    http: TestClient, local_workspace: Workspace, tmp_path: Path
+) -> None:
+    publish(local_workspace, tmp_path, "plans", {"plan": PLANS}, parents=["people@1"])
+    editor = as_user(local_workspace, "eddie", "editor")
+    rows = {"kind": "row_count", "min": 1}
+    made = http.put("/api/v1/datasets/plans/checks", json={"checks": [rows]}, headers=editor)
+    assert made.status_code == 200, made.text
+    (result,) = made.json()["results"]
+    assert result["passed"] and not result["errored"]

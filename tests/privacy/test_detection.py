@@ -138,6 +138,8 @@ def test_phone_numbers_inside_text_in_each_locales_formats() -> None:
         "Paid $1234.56 for 3 items on 2024-03-05.",
         "Order 1700000000 shipped in 2 boxes of 12.",
         "Version 4.12.7 fixed 15 bugs.",
+        "Stay from 12/03/2024 - 13/03/2024 confirmed.",
+        "Booked 2024/03/12 - 2024/03/13.",
     ):
         assert not found_in_text(phone, text), text
 

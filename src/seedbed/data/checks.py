@@ -73,8 +73,6 @@ def set_checks(
     }
     if reader is not None and dataset.latest is not None:
         _refuse_new_checks_over_restricted(workspace, reader, dataset.latest, checks, authors)
-    if reader is None or can(reader, "read_pii"):
-        authors = {}  # a user with pii vouches for every check of the list they save
     now = now_ms()
     with workspace.engine.begin() as connection:
         connection.execute(quality_checks.delete().where(quality_checks.c.dataset_id == dataset.id))
@@ -151,7 +149,8 @@ def _unauthorised(
     for check, author in authored:
         used = None if isinstance(check, CustomSql) else check.columns_used()
         touched = [c for c in restricted if used is None or c in used]
-        if not (touched or whole) or _author_may_read_pii(workspace, author):
+        reads_data = used is None or bool(used)
+        if not (touched or (whole and reads_data)) or not _author_lacks_pii(workspace, author):
             continue
         what = ", ".join(touched) if touched else "a version restricted as a whole"
         refused[check.name] = CheckResult(
@@ -162,7 +161,7 @@ def _unauthorised(
             failing_rows=None,
             total_rows=target.rows,
             message=f"Not run: it reads {what} (personal data) and was defined by "
-            f"{author or 'someone'} without the pii permission; a user with it must save it.",
+            f"{author} without the pii permission; a user with it may define it again.",
             errored=True,
             columns=used,
             withheld=False,
@@ -170,11 +169,17 @@ def _unauthorised(
     return refused
 
 
-def _author_may_read_pii(workspace: Workspace, author: str) -> bool:
+def _author_lacks_pii(workspace: Workspace, author: str) -> bool:
+    """Whether a check's author could read its verdicts without the pii permission: an
+    active user who lacks it. A removed or disabled author reads nothing any more, and
+    checks from before authors were recorded (no author) run as they did."""
+    if not author:
+        return False
     try:
-        return can(users.get_user_by_name(workspace, author), "read_pii") if author else False
+        found = users.get_user_by_name(workspace, author)
     except NotFound:
         return False
+    return not found.disabled and not found.pii
 
 
 def run_for_version(workspace: Workspace, name: str, version: int) -> list[CheckResult]:

@@ -25,6 +25,10 @@ _PHONE_REGIONS = ("US", "GB", "DE", "FR", "ES", "IT", "NL", "IN", "AU", "CA", "B
 # under 3.0, Faker's mixed-format ones under 3.27 with twenty layouts).
 _CODE_MIN_VALUES = 50
 _CODE_MIN_ENTROPY = 3.2
+# A date with its year inside a run of digits: dd/mm/yyyy, dd.mm.yyyy, yyyy-mm-dd and alike.
+_DATE_INSIDE = re.compile(
+    r"(?<!\d)(\d{1,2}[/.]\d{1,2}[/.](19|20)\d\d|(19|20)\d\d[-/.]\d{1,2}[-/.]\d{1,2})(?!\d)"
+)
 # Shapes that phone-like digit runs often have but phone numbers do not.
 _NOT_PHONE = re.compile(
     r"^(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}"  # dates
@@ -94,6 +98,8 @@ def _phone_in_text(text: str) -> bool:
     A match that joined two numbers (`555-123-4567 / 555-987-6543`) is tried again cut
     short at each space or slash, longest first."""
     value = text.strip()
+    if _DATE_INSIDE.search(value):
+        return False  # a date range (12/03/2024 - 13/03/2024), not phone numbers
     if _phone_alone(value):
         return True
     cuts = [m.start() for m in re.finditer(r"[ \t/]+", value)]
