@@ -35,6 +35,7 @@ from seedbed.auth.permissions import require
 from seedbed.auth.users import User
 from seedbed.db import now_ms
 from seedbed.errors import Conflict, Invalid, NotFound, SeedbedError
+from seedbed.process_logs import last_lines
 from seedbed.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -184,12 +185,8 @@ class HostedApps:
     def logs(self, name: str, lines: int = 200) -> str:
         """The last lines the app printed (streamlit's output and the script's errors)."""
         self.get(name)
-        path = app_folder(self.workspace, name) / "app.log"
-        try:
-            text = path.read_text(encoding="utf-8", errors="replace")
-        except FileNotFoundError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:]) + "\n"
+        text = last_lines(app_folder(self.workspace, name) / "app.log", lines)
+        return text + "\n" if text else ""
 
     # -- changing -----------------------------------------------------------------------
 

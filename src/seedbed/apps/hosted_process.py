@@ -26,6 +26,7 @@ from seedbed.compute import confine, confinement
 from seedbed.compute.executor import inherited_environment
 from seedbed.errors import Invalid, NotFound, SeedbedError
 from seedbed.notebooks.jupyter import free_port
+from seedbed.process_logs import last_lines
 from seedbed.workspace import Workspace
 
 HOST = "127.0.0.1"
@@ -131,11 +132,7 @@ class AppProcess:
         )
 
     def tail(self, lines: int = 20) -> str:
-        try:
-            text = self.log_path.read_text(encoding="utf-8", errors="replace")
-        except FileNotFoundError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
+        return last_lines(self.log_path, lines)
 
     def terminate(self) -> None:
         """Ask the process (and what it started) to end; `stop` waits for it."""

@@ -115,8 +115,7 @@ def _refuse_new_checks_over_restricted(
     for check in checks:
         if check.model_dump_json(exclude_none=True) in existing:
             continue
-        used = None if isinstance(check, CustomSql) else check.columns_used()
-        touched = [c for c in granted.withheld if used is None or c in used]
+        touched = _touched(check, granted.withheld)
         if touched:
             raise Forbidden(
                 f"Check {check.name!r} reads {', '.join(touched)}, restricted as personal "
@@ -143,16 +142,14 @@ def _unauthorised(
     """Checks that read restricted data of `target` but were defined by someone without the
     pii permission: not run (their verdicts would tell that person about the values)."""
     restricted, whole = access.restricted_columns(workspace, target)
-    if not restricted and not whole:
-        return {}
+    if whole:
+        restricted = [c.name for c in target.columns]
     refused: dict[str, CheckResult] = {}
     for check, author in authored:
-        used = None if isinstance(check, CustomSql) else check.columns_used()
-        touched = [c for c in restricted if used is None or c in used]
-        reads_data = used is None or bool(used)
-        if not (touched or (whole and reads_data)) or not _author_lacks_pii(workspace, author):
+        touched = _touched(check, restricted)
+        if not touched or not _author_lacks_pii(workspace, author):
             continue
-        what = ", ".join(touched) if touched else "a version restricted as a whole"
+        what = "a version restricted as a whole" if whole else ", ".join(touched)
         refused[check.name] = CheckResult(
             name=check.name,
             kind=check.kind,
@@ -163,10 +160,16 @@ def _unauthorised(
             message=f"Not run: it reads {what} (personal data) and was defined by "
             f"{author} without the pii permission; a user with it may define it again.",
             errored=True,
-            columns=used,
+            columns=None if isinstance(check, CustomSql) else check.columns_used(),
             withheld=False,
         )
     return refused
+
+
+def _touched(check: Check, restricted: Sequence[str]) -> list[str]:
+    """The restricted columns a check reads (custom SQL may read any)."""
+    used = None if isinstance(check, CustomSql) else check.columns_used()
+    return [c for c in restricted if used is None or c in used]
 
 
 def _author_lacks_pii(workspace: Workspace, author: str) -> bool:

@@ -87,8 +87,10 @@ def _sniff_csv(staged: StagedUpload, path: Path) -> None:
                 f"select * from sniff_csv('{_literal(path)}', {_csv_options(staged)}, "
                 f"sample_size={SNIFF_ROWS})"
             )
-            names = [d[0] for d in cursor.description]
-            found = dict(zip(names, cursor.fetchone() or (), strict=True))
+            names, row = [d[0] for d in cursor.description], cursor.fetchone()
+            if row is None:
+                raise Invalid(f"{staged.filename!r} could not be read as CSV: no layout found.")
+            found = dict(zip(names, row, strict=True))
         except duckdb.Error as exc:
             raise _explain(exc, staged, path) from None
     quote, escape = (_sniffed(found.get(k)) for k in ("Quote", "Escape"))

@@ -38,6 +38,7 @@ from seedbed.compute.executor import inherited_environment
 from seedbed.errors import Conflict, Invalid, NotFound, SeedbedError
 from seedbed.notebooks import environments as envs
 from seedbed.notebooks.export import KERNEL_DISPLAY_PREFIX
+from seedbed.process_logs import last_lines
 from seedbed.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -289,11 +290,7 @@ class _Lab:
         return SeedbedError(f"JupyterLab stopped while starting:\n{tail}")
 
     def _tail(self, lines: int = 15) -> str:
-        try:
-            text = self.log_path.read_text(encoding="utf-8", errors="replace")
-        except FileNotFoundError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
+        return last_lines(self.log_path, lines)
 
     # -- supervising and stopping ---------------------------------------------------------
 

@@ -53,7 +53,8 @@ def recorded_run(workspace: Workspace, key: str, run_id: str | None) -> str | No
     if run_id is not None and run_id != owner:
         belongs = f"run {owner}" if owner else "no run"
         raise Invalid(
-            f"The model files at {key!r} belong to {belongs}, not run {run_id}: a version "
-            "records the run that logged its model; give that run, or leave the run out."
+            f"Run {run_id} does not match the model files at {key!r}, which belong to "
+            f"{belongs}: a version records the run that logged its model; give that run, or "
+            "leave the run out and it is recorded."
         )
     return owner

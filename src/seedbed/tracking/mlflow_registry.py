@@ -36,8 +36,6 @@ from seedbed.workspace import Workspace
 router = APIRouter()
 router.include_router(mlflow_registry_tags.router)
 Json = dict[str, Any]
-MODEL_KEY = re.compile(r"models/(m-[0-9a-f]{32})/artifacts(/.*)?")
-RUN_KEY = re.compile(r"runs/([0-9a-f]{32})/artifacts(/.*)?")
 
 
 class ModelName(Body):
@@ -96,23 +94,18 @@ def _version_number(raw: str | int) -> int:
 # --- sources -----------------------------------------------------------------------------------
 
 
-def source_key(workspace: Workspace, source: str) -> tuple[str, str | None, str | None]:
-    """An MLflow source URI as (store key of the MLmodel folder, the run whose files those are,
-    logged model id); a path in the URI that could leave its folder is Invalid."""
+def source_key(workspace: Workspace, source: str) -> str:
+    """An MLflow source URI as the store key of its MLmodel folder; a path in the URI that
+    could leave its folder is Invalid."""
     parts = urlsplit(source)
     path = parts.path.lstrip("/")
     if parts.scheme == "models" and logged_models.MODEL_ID.fullmatch(path):
-        model = logged_models.get(workspace, path)
-        return model.artifact_key, model.source_run_id, model.id
+        return logged_models.get(workspace, path).artifact_key
     if parts.scheme == "runs":
         run_id, _, rest = path.partition("/")
-        run = get_run(workspace, run_id)
-        key = f"{run.artifact_key}/{mlflow_artifacts.safe_path(rest)}".rstrip("/")
-        return key, run.id, None
+        return sources.run_model_key(get_run(workspace, run_id), rest)
     if parts.scheme == "mlflow-artifacts":
-        key = mlflow_artifacts.store_key(workspace, path)
-        match = MODEL_KEY.fullmatch(key)
-        return key, sources.owner_run(workspace, key), match[1] if match else None
+        return mlflow_artifacts.store_key(workspace, path)
     raise MlflowError(
         f"Cannot register {source!r}: seedbed registers models:/m-<id>, runs:/<run>/<path> or "
         "mlflow-artifacts:/ URIs of models logged to this server."
@@ -121,11 +114,11 @@ def source_key(workspace: Workspace, source: str) -> tuple[str, str | None, str 
 
 def download_uri(workspace: Workspace, key: str) -> str:
     """The mlflow-artifacts URI through which a client downloads the folder at store key `key`."""
-    match = MODEL_KEY.fullmatch(key)
+    match = sources.MODEL_KEY.fullmatch(key)
     if match:
         model = logged_models.get(workspace, match[1])
         return f"{artifact_root(model.experiment_id)}/{key}"
-    match = RUN_KEY.fullmatch(key)
+    match = sources.RUN_KEY.fullmatch(key)
     if match:
         run = get_run(workspace, match[1])
         return f"{artifact_root(run.experiment_id)}/{key.removeprefix('runs/')}"
@@ -138,7 +131,7 @@ def download_uri(workspace: Workspace, key: str) -> str:
 
 
 def version_json(workspace: Workspace, version: ModelVersion) -> Json:
-    match = MODEL_KEY.fullmatch(version.source)
+    match = sources.MODEL_KEY.fullmatch(version.source)
     try:
         source = f"models:/{match[1]}" if match else download_uri(workspace, version.source)
     except NotFound:
@@ -361,21 +354,13 @@ def delete_alias(body: AliasRef, workspace: WorkspaceDep, user: EditorUser) -> J
 def create_model_version(
     body: CreateModelVersion, workspace: WorkspaceDep, user: EditorUser
 ) -> Json:
-    key, run_id, _ = source_key(workspace, body.source)
-    if body.run_id and body.run_id != run_id:
-        # The version's PII flag and lineage follow the run it records, so that must be the
-        # run whose files it serves.
-        owner = f"run {run_id}" if run_id else "no run"
-        raise MlflowError(
-            f"run_id {body.run_id} does not match source {body.source!r}, whose files belong "
-            f"to {owner}: give the run that logged the model, or leave run_id out and the "
-            "source's run is recorded."
-        )
+    key = source_key(workspace, body.source)
+    # The service records the run the files belong to, refusing a run_id naming another.
     version = service.add_version(
         workspace,
         body.name,
         key,
-        run_id,
+        body.run_id or None,
         description=body.description or "",
         user=user.username,
     )
