@@ -35,7 +35,7 @@ from seedbed.auth.permissions import require
 from seedbed.auth.users import User
 from seedbed.db import now_ms
 from seedbed.errors import Conflict, Invalid, NotFound, SeedbedError
-from seedbed.process_logs import last_lines
+from seedbed.supervised import last_lines
 from seedbed.workspace import Workspace
 
 log = logging.getLogger(__name__)

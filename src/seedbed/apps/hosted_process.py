@@ -26,7 +26,7 @@ from seedbed.compute import confine, confinement
 from seedbed.compute.executor import inherited_environment
 from seedbed.errors import Invalid, NotFound, SeedbedError
 from seedbed.notebooks.jupyter import free_port
-from seedbed.process_logs import last_lines
+from seedbed.supervised import last_lines, wait_or_kill
 from seedbed.workspace import Workspace
 
 HOST = "127.0.0.1"
@@ -145,12 +145,7 @@ class AppProcess:
         process = self.process
         if process is not None and process.poll() is None:
             self.terminate()
-            try:
-                process.wait(timeout=STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+            wait_or_kill(process, STOP_TIMEOUT_S)
         if self.token_id is not None:
             with contextlib.suppress(NotFound, Invalid):
                 tokens.revoke_token(self.workspace, self.user, self.token_id)

@@ -38,7 +38,7 @@ from seedbed.compute.executor import inherited_environment
 from seedbed.errors import Conflict, Invalid, NotFound, SeedbedError
 from seedbed.notebooks import environments as envs
 from seedbed.notebooks.export import KERNEL_DISPLAY_PREFIX
-from seedbed.process_logs import last_lines
+from seedbed.supervised import last_lines, wait_or_kill
 from seedbed.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -332,12 +332,7 @@ class _Lab:
             return
         # SIGTERM lets JupyterLab shut its kernels down before it exits
         process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        wait_or_kill(process, STOP_TIMEOUT_S)
 
 
 # What JupyterLab's kernel manager logs when a kernel's process dies: its restarter brings
